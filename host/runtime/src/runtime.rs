@@ -1,0 +1,164 @@
+//! The runtime: one wasmtime engine for the process, the linkers that give
+//! each world its imports, and compilation of components into plugins.
+
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::bindings::{policy, signer};
+use crate::digest::Digest;
+use crate::epoch::EpochTicker;
+use crate::error::{LoadError, RuntimeError};
+use crate::plugin::{self, CompiledComponent, PolicyPlugin, SignerPlugin};
+use crate::state::PluginState;
+
+/// How the engine is set up.
+#[derive(Clone, Debug)]
+pub struct RuntimeOptions {
+    /// Use the pooling allocator (instantiation in a few microseconds). If the
+    /// machine refuses the address-space reservation, the runtime falls back
+    /// to on-demand allocation and says so.
+    pub pooling: bool,
+    /// Instances that may run at once with pooling (one per concurrent call).
+    pub max_concurrent_instances: u32,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        Self {
+            pooling: true,
+            max_concurrent_instances: 256,
+        }
+    }
+}
+
+/// The plugin runtime. Create one per process: every plugin must come from
+/// the same engine (mixing engines is a known wasmtime footgun).
+pub struct Runtime {
+    engine: Engine,
+    pooling: bool,
+    signer_linker: Linker<PluginState>,
+    policy_linker: Linker<PluginState>,
+    // Declared last: dropped after the linkers, stops the deadline clock.
+    _ticker: EpochTicker,
+}
+
+impl Runtime {
+    pub fn new(options: &RuntimeOptions) -> Result<Self, RuntimeError> {
+        let (engine, pooling) = new_engine(options)?;
+        let signer_linker = signer_linker(&engine)?;
+        let policy_linker = policy_linker(&engine)?;
+        let ticker = EpochTicker::start(engine.clone()).map_err(RuntimeError::Ticker)?;
+        Ok(Self {
+            engine,
+            pooling,
+            signer_linker,
+            policy_linker,
+            _ticker: ticker,
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Whether instances come from the pooling allocator.
+    pub fn uses_pooling(&self) -> bool {
+        self.pooling
+    }
+
+    /// Compiles a component. Costly (milliseconds to seconds): callers keep
+    /// the result and do this off the request path.
+    pub fn compile(&self, wasm: &[u8]) -> Result<CompiledComponent, LoadError> {
+        plugin::check_component_bytes(wasm)?;
+        let component = Component::new(&self.engine, wasm)
+            .map_err(|error| LoadError::Compile(format!("{error:#}")))?;
+        Ok(CompiledComponent {
+            digest: Digest::of(wasm),
+            component,
+        })
+    }
+
+    /// Links a compiled component as a signer; fails if it is not one.
+    pub fn signer(&self, component: &CompiledComponent) -> Result<SignerPlugin, LoadError> {
+        let wrong_world = |error: wasmtime::Error| LoadError::WrongWorld {
+            expected: "signer",
+            detail: format!("{error:#}"),
+        };
+        let instance_pre = self
+            .signer_linker
+            .instantiate_pre(&component.component)
+            .map_err(wrong_world)?;
+        let pre = signer::SignerPluginPre::new(instance_pre).map_err(wrong_world)?;
+        Ok(SignerPlugin::new(self.engine.clone(), component, pre))
+    }
+
+    /// Links a compiled component as a policy; fails if it is not one.
+    pub fn policy(&self, component: &CompiledComponent) -> Result<PolicyPlugin, LoadError> {
+        let wrong_world = |error: wasmtime::Error| LoadError::WrongWorld {
+            expected: "policy",
+            detail: format!("{error:#}"),
+        };
+        let instance_pre = self
+            .policy_linker
+            .instantiate_pre(&component.component)
+            .map_err(wrong_world)?;
+        let pre = policy::PolicyPluginPre::new(instance_pre).map_err(wrong_world)?;
+        Ok(PolicyPlugin::new(self.engine.clone(), component, pre))
+    }
+}
+
+fn new_engine(options: &RuntimeOptions) -> Result<(Engine, bool), RuntimeError> {
+    let mut config = Config::new();
+    config.wasm_component_model(true).epoch_interruption(true);
+    if options.pooling {
+        let mut pooled = config.clone();
+        pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(options)));
+        match Engine::new(&pooled) {
+            Ok(engine) => return Ok((engine, true)),
+            Err(error) => tracing::warn!(
+                "pooling allocator unavailable ({error:#}); instantiating on demand instead"
+            ),
+        }
+    }
+    let engine =
+        Engine::new(&config).map_err(|error| RuntimeError::Engine(format!("{error:#}")))?;
+    Ok((engine, false))
+}
+
+/// Pool sizes for components from any language: big runtimes (Python, JS)
+/// have several core instances, memories and tables per component.
+fn pooling_config(options: &RuntimeOptions) -> PoolingAllocationConfig {
+    let instances = options.max_concurrent_instances;
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(instances)
+        .total_core_instances(instances * 8)
+        .total_memories(instances * 2)
+        .total_tables(instances * 8)
+        .total_stacks(instances)
+        .max_core_instances_per_component(64)
+        .max_memories_per_component(8)
+        .max_tables_per_component(64)
+        .max_component_instance_size(4 << 20)
+        .table_elements(1 << 18);
+    pool
+}
+
+fn signer_linker(engine: &Engine) -> Result<Linker<PluginState>, RuntimeError> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_error)?;
+    signer::SignerPlugin::add_to_linker::<_, HasSelf<PluginState>>(&mut linker, |state| state)
+        .map_err(link_error)?;
+    Ok(linker)
+}
+
+fn policy_linker(engine: &Engine) -> Result<Linker<PluginState>, RuntimeError> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_error)?;
+    policy::PolicyPlugin::add_to_linker::<_, HasSelf<PluginState>>(&mut linker, |state| state)
+        .map_err(link_error)?;
+    Ok(linker)
+}
+
+fn link_error(error: wasmtime::Error) -> RuntimeError {
+    RuntimeError::Link(format!("{error:#}"))
+}

@@ -1,0 +1,23 @@
+//! A real Kubernetes control plane for tests and the local demo: etcd,
+//! kube-apiserver and cert-manager's controller, built from the Go module
+//! proxy and run as local processes (no containers, no nodes).
+//!
+//! - [`ensure_binaries`] builds (or finds in the cache) the binaries.
+//! - [`ControlPlane::start`] starts a private control plane; [`shared`] gives
+//!   the test binary's shared one, and [`unique_namespace`] a namespace per test.
+//! - [`local::up`] / [`local::down`] run a detached cluster for `cargo xtask cluster`.
+//!
+//! See docs/control-plane.md for how it works and what it costs.
+
+mod build;
+mod control_plane;
+mod error;
+pub mod local;
+mod pki;
+mod process;
+mod shared;
+
+pub use build::{Binaries, Versions, cache_dir, ensure_binaries};
+pub use control_plane::{CLUSTER_RESOURCE_NAMESPACE, ControlPlane, KEEP_ENV};
+pub use error::Error;
+pub use shared::{shared, unique_namespace};

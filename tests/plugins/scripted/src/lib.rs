@@ -1,0 +1,63 @@
+//! Test fixture: a signer that does what its configuration says, e.g.
+//! `{"check": "issuer-not-ready", "sign": "pending", "retryAfterSeconds": 5}`
+//! (defaults: check `ok`, sign `issue` with the key `ca`).
+
+use serde::Deserialize;
+use wasm_issuer_plugin_api::{CertificateRequest, Error, Issued, Issuer, Key, Signer};
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+enum Check {
+    #[default]
+    Ok,
+    IssuerNotReady,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+enum Sign {
+    #[default]
+    Issue,
+    Pending,
+    Retryable,
+    Permanent,
+    InvalidRequest,
+    IssuerNotReady,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Script {
+    #[serde(default)]
+    check: Check,
+    #[serde(default)]
+    sign: Sign,
+    #[serde(default)]
+    retry_after_seconds: u32,
+}
+
+struct Scripted;
+
+impl Signer for Scripted {
+    fn check(issuer: Issuer) -> Result<(), Error> {
+        match issuer.config::<Script>()?.check {
+            Check::Ok => Ok(()),
+            Check::IssuerNotReady => Err(Error::IssuerNotReady("scripted check".into())),
+        }
+    }
+
+    fn sign(request: CertificateRequest) -> Result<Issued, Error> {
+        let script: Script = request.issuer.config()?;
+        let message = "scripted sign".to_owned();
+        Err(match script.sign {
+            Sign::Issue => return Key::open("ca")?.sign_request(&request),
+            Sign::Pending => Error::pending(message, script.retry_after_seconds),
+            Sign::Retryable => Error::Retryable(message),
+            Sign::Permanent => Error::Permanent(message),
+            Sign::InvalidRequest => Error::InvalidRequest(message),
+            Sign::IssuerNotReady => Error::IssuerNotReady(message),
+        })
+    }
+}
+
+wasm_issuer_plugin_api::export_signer!(Scripted);
