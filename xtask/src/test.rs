@@ -10,7 +10,7 @@ pub fn run() -> anyhow::Result<()> {
     )?;
     workspace::require(
         "go",
-        "the control plane is built from the Go module proxy: install Go 1.24+",
+        "the control plane is built from the Go module proxy: install Go 1.26 or newer",
     )?;
     workspace::run(workspace::cargo().args(["fmt", "--all", "--check"]))?;
     plugins::build_all()?;

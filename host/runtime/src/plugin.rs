@@ -16,6 +16,7 @@ use crate::error::{CallError, LoadError, PluginError};
 use crate::issued::{self, IssuedCertificate};
 use crate::request::{IssuerInfo, PluginRequest};
 use crate::sandbox::Sandbox;
+use crate::state::PluginState;
 
 /// A component compiled for this process's engine, named by its digest.
 #[derive(Clone)]
@@ -30,36 +31,28 @@ impl CompiledComponent {
     }
 }
 
-/// A signer plugin ready to serve: cheap to clone and share across threads.
+/// A compiled component linked for one world: what both kinds of plugin hold.
 #[derive(Clone)]
-pub struct SignerPlugin {
-    digest: Digest,
-    engine: Engine,
-    pre: SignerPluginPre<crate::state::PluginState>,
+pub(crate) struct Linked<Pre> {
+    pub(crate) digest: Digest,
+    pub(crate) engine: Engine,
+    pub(crate) pre: Pre,
 }
 
-impl SignerPlugin {
-    pub(crate) fn new(
-        engine: Engine,
-        component: &CompiledComponent,
-        pre: SignerPluginPre<crate::state::PluginState>,
-    ) -> Self {
-        Self {
-            digest: component.digest,
-            engine,
-            pre,
-        }
-    }
+/// A signer plugin ready to serve: cheap to clone and share across threads.
+#[derive(Clone)]
+pub struct SignerPlugin(pub(crate) Linked<SignerPluginPre<PluginState>>);
 
+impl SignerPlugin {
     pub fn digest(&self) -> &Digest {
-        &self.digest
+        &self.0.digest
     }
 
     /// Asks the plugin whether its configuration and CA are usable.
     pub fn check(&self, sandbox: &Sandbox, issuer: &IssuerInfo) -> Result<(), CallError> {
         let issuer = convert::issuer(issuer);
-        let outcome = with_fresh_store(&self.engine, sandbox, &self.digest, |store| {
-            let plugin = self.pre.instantiate(&mut *store)?;
+        let outcome = with_fresh_store(&self.0.engine, sandbox, &self.0.digest, |store| {
+            let plugin = self.0.pre.instantiate(&mut *store)?;
             plugin
                 .wasm_issuer_plugin_signer()
                 .call_check(&mut *store, &issuer)
@@ -75,8 +68,8 @@ impl SignerPlugin {
         request: &PluginRequest,
     ) -> Result<IssuedCertificate, CallError> {
         let wit_request = convert::request(request);
-        let outcome = with_fresh_store(&self.engine, sandbox, &self.digest, |store| {
-            let plugin = self.pre.instantiate(&mut *store)?;
+        let outcome = with_fresh_store(&self.0.engine, sandbox, &self.0.digest, |store| {
+            let plugin = self.0.pre.instantiate(&mut *store)?;
             plugin
                 .wasm_issuer_plugin_signer()
                 .call_sign(&mut *store, &wit_request)
@@ -97,27 +90,11 @@ pub enum Decision {
 
 /// A policy plugin ready to serve: cheap to clone and share across threads.
 #[derive(Clone)]
-pub struct PolicyPlugin {
-    digest: Digest,
-    engine: Engine,
-    pre: PolicyPluginPre<crate::state::PluginState>,
-}
+pub struct PolicyPlugin(pub(crate) Linked<PolicyPluginPre<PluginState>>);
 
 impl PolicyPlugin {
-    pub(crate) fn new(
-        engine: Engine,
-        component: &CompiledComponent,
-        pre: PolicyPluginPre<crate::state::PluginState>,
-    ) -> Self {
-        Self {
-            digest: component.digest,
-            engine,
-            pre,
-        }
-    }
-
     pub fn digest(&self) -> &Digest {
-        &self.digest
+        &self.0.digest
     }
 
     pub fn evaluate(
@@ -126,8 +103,8 @@ impl PolicyPlugin {
         request: &PluginRequest,
     ) -> Result<Decision, CallError> {
         let wit_request = convert::request(request);
-        let decision = with_fresh_store(&self.engine, sandbox, &self.digest, |store| {
-            let plugin = self.pre.instantiate(&mut *store)?;
+        let decision = with_fresh_store(&self.0.engine, sandbox, &self.0.digest, |store| {
+            let plugin = self.0.pre.instantiate(&mut *store)?;
             plugin
                 .wasm_issuer_plugin_policy()
                 .call_evaluate(&mut *store, &wit_request)

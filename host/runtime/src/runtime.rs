@@ -1,14 +1,14 @@
 //! The runtime: one wasmtime engine for the process, the linkers that give
 //! each world its imports, and compilation of components into plugins.
 
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::bindings::{policy, signer};
 use crate::digest::Digest;
 use crate::epoch::EpochTicker;
 use crate::error::{LoadError, RuntimeError};
-use crate::plugin::{self, CompiledComponent, PolicyPlugin, SignerPlugin};
+use crate::plugin::{self, CompiledComponent, Linked, PolicyPlugin, SignerPlugin};
 use crate::state::PluginState;
 
 /// How the engine is set up.
@@ -80,30 +80,37 @@ impl Runtime {
 
     /// Links a compiled component as a signer; fails if it is not one.
     pub fn signer(&self, component: &CompiledComponent) -> Result<SignerPlugin, LoadError> {
-        let wrong_world = |error: wasmtime::Error| LoadError::WrongWorld {
-            expected: "signer",
-            detail: format!("{error:#}"),
-        };
-        let instance_pre = self
-            .signer_linker
-            .instantiate_pre(&component.component)
-            .map_err(wrong_world)?;
-        let pre = signer::SignerPluginPre::new(instance_pre).map_err(wrong_world)?;
-        Ok(SignerPlugin::new(self.engine.clone(), component, pre))
+        self.link(component, &self.signer_linker, "signer", signer::SignerPluginPre::new)
+            .map(SignerPlugin)
     }
 
     /// Links a compiled component as a policy; fails if it is not one.
     pub fn policy(&self, component: &CompiledComponent) -> Result<PolicyPlugin, LoadError> {
+        self.link(component, &self.policy_linker, "policy", policy::PolicyPluginPre::new)
+            .map(PolicyPlugin)
+    }
+
+    /// Resolves the component's imports against `linker` and its exports
+    /// against the world (`typed`): either failing means another world.
+    fn link<Pre>(
+        &self,
+        component: &CompiledComponent,
+        linker: &Linker<PluginState>,
+        expected: &'static str,
+        typed: impl FnOnce(InstancePre<PluginState>) -> wasmtime::Result<Pre>,
+    ) -> Result<Linked<Pre>, LoadError> {
         let wrong_world = |error: wasmtime::Error| LoadError::WrongWorld {
-            expected: "policy",
+            expected,
             detail: format!("{error:#}"),
         };
-        let instance_pre = self
-            .policy_linker
+        let instance_pre = linker
             .instantiate_pre(&component.component)
             .map_err(wrong_world)?;
-        let pre = policy::PolicyPluginPre::new(instance_pre).map_err(wrong_world)?;
-        Ok(PolicyPlugin::new(self.engine.clone(), component, pre))
+        Ok(Linked {
+            digest: component.digest,
+            engine: self.engine.clone(),
+            pre: typed(instance_pre).map_err(wrong_world)?,
+        })
     }
 }
 

@@ -266,7 +266,7 @@ fn lock(cache: &Path) -> Result<File, Error> {
         Ok(()) => return Ok(file),
         Err(TryLockError::WouldBlock) => {
             eprintln!(
-                "testenv: another process is building the control plane binaries; waiting for {}",
+                "testenv: another build of the control plane binaries is running; waiting for {}",
                 path.display()
             );
         }

@@ -59,7 +59,7 @@ pub(crate) struct Group {
 pub(crate) enum Lifetime {
     /// Stop everything when this process exits, and remove `cleanup` (if any) then.
     Attached { cleanup: Option<PathBuf> },
-    /// Keep running after this process exits, until [`stop_group`].
+    /// Once [`Group::detach`]ed, keep running after this process exits, until [`stop_group`].
     Detached,
 }
 
