@@ -7,7 +7,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Subcommand;
-use wasm_issuer_testenv::local;
+use wasm_issuer_testenv::{local, yaml_files};
+
+use crate::workspace;
 
 #[derive(Subcommand)]
 pub enum Action {
@@ -22,7 +24,8 @@ pub fn run(action: Action) -> anyhow::Result<()> {
     let state_dir = state_dir();
     match action {
         Action::Up => {
-            let kubeconfig = local::up(&state_dir, &[]).context("bringing the local cluster up")?;
+            let kubeconfig =
+                local::up(&state_dir, &crds()?).context("bringing the local cluster up")?;
             eprintln!(
                 "cluster running; logs in {}; stop it with `cargo xtask cluster down`",
                 state_dir.join("logs").display()
@@ -38,6 +41,11 @@ pub fn run(action: Action) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Our CRDs, as `wasm-issuer crds` wrote them to `deploy/crds/`.
+fn crds() -> anyhow::Result<Vec<PathBuf>> {
+    Ok(yaml_files(&workspace::root().join("deploy").join("crds"))?)
 }
 
 /// `<workspace>/target/cluster`: per checkout, next to the build output, out of git.

@@ -1,6 +1,11 @@
 //! `cargo xtask test`: install what the tests need, build the plugins and the
 //! control plane (or reuse their caches), then run every test.
 
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use anyhow::{Context, bail};
+
 use crate::{plugins, workspace};
 
 pub fn run() -> anyhow::Result<()> {
@@ -27,5 +32,67 @@ pub fn run() -> anyhow::Result<()> {
         "-D",
         "warnings",
     ]))?;
-    workspace::run(workspace::cargo().args(["test", "--workspace", "--no-fail-fast"]))
+    run_tests()
+}
+
+/// Runs `cargo test --workspace`, echoing its output, and closes with one
+/// line totalling every test binary's results.
+fn run_tests() -> anyhow::Result<()> {
+    eprintln!("$ cargo test --workspace --no-fail-fast");
+    let mut child = workspace::cargo()
+        .args(["test", "--workspace", "--no-fail-fast"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("cannot start cargo test")?;
+    let stdout = child.stdout.take().context("cargo test's stdout")?;
+    let mut totals = Totals::default();
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        println!("{line}");
+        totals.add(&line);
+    }
+    let status = child.wait()?;
+    println!("{} passed, {} failed", totals.passed, totals.failed);
+    if !status.success() {
+        bail!("cargo test failed ({status})");
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct Totals {
+    passed: u64,
+    failed: u64,
+}
+
+impl Totals {
+    /// Adds a libtest summary line: "test result: ok. 7 passed; 0 failed; ...".
+    fn add(&mut self, line: &str) {
+        let Some(summary) = line.strip_prefix("test result: ") else {
+            return;
+        };
+        for part in summary.split(['.', ';']) {
+            let mut words = part.split_whitespace();
+            match (words.next().map(str::parse::<u64>), words.next()) {
+                (Some(Ok(count)), Some("passed")) => self.passed += count,
+                (Some(Ok(count)), Some("failed")) => self.failed += count,
+                _ => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totals_add_up_libtest_summaries() {
+        let mut totals = Totals::default();
+        totals.add("test result: ok. 7 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 9.49s");
+        totals
+            .add("test result: FAILED. 5 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out");
+        totals.add("running 7 tests");
+        assert_eq!((totals.passed, totals.failed), (12, 2));
+    }
 }

@@ -18,6 +18,8 @@ pub enum Class {
     Key,
     /// The plugin's call failed with this contract class.
     Call(ErrorClass),
+    /// Something the program makes itself failed: a bug to report.
+    Internal,
 }
 
 impl fmt::Display for Class {
@@ -27,6 +29,7 @@ impl fmt::Display for Class {
             Self::Plugin => f.write_str("plugin"),
             Self::Key => f.write_str("key"),
             Self::Call(class) => class.fmt(f),
+            Self::Internal => f.write_str("internal"),
         }
     }
 }

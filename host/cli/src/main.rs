@@ -30,6 +30,8 @@ enum Command {
     Policy(commands::policy::Args),
     /// Describe a plugin: world, imports, exports, digest, size.
     Inspect(commands::inspect::Args),
+    /// Print the CustomResourceDefinitions (YAML) of WasmIssuer and WasmClusterIssuer.
+    Crds(commands::crds::Args),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => commands::sign::run(args),
         Command::Policy(args) => commands::policy::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
+        Command::Crds(args) => commands::crds::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use wasm_issuer_test_support::{CsrSpec, KeyKind, Workdir, plugin, test_plugin};
+use wasm_issuer_test_support::{CsrSpec, KeyForm, KeyKind, Workdir, plugin, test_plugin};
 
 /// The arguments of one run, each anything that converts to an `OsString`.
 macro_rules! args {
@@ -38,7 +38,7 @@ fn key_grant(dir: &Path) -> String {
 #[test]
 fn sign_prints_a_chain_openssl_accepts_and_writes_the_ca() {
     let work = Workdir::new();
-    let ca = work.ca("ca", KeyKind::Rsa2048, 30, true);
+    let ca = work.ca("ca", "/CN=Test CA", KeyKind::Rsa2048, KeyForm::Pkcs1, 30);
     let csr = work.csr("app", &CsrSpec::server(KeyKind::EcP256, "app.example.com"));
     let ca_out = work.path().join("ca-out.pem");
     let output = wasm_issuer(args![
@@ -63,7 +63,7 @@ fn sign_prints_a_chain_openssl_accepts_and_writes_the_ca() {
     );
     let chain = stdout(&output);
     assert!(chain.starts_with("-----BEGIN CERTIFICATE-----"), "{chain}");
-    work.verify(&ca.cert(), "app.crt", &chain)
+    work.verify(&ca.cert(), None, "app.crt", &chain)
         .expect("openssl verifies the chain");
     let ca_pem = std::fs::read_to_string(&ca_out).expect("the CA was written");
     assert_eq!(
@@ -75,7 +75,7 @@ fn sign_prints_a_chain_openssl_accepts_and_writes_the_ca() {
 #[test]
 fn sign_failures_are_one_classified_line() {
     let work = Workdir::new();
-    let ca = work.ca("ca", KeyKind::EcP256, 30, false);
+    let ca = work.ca("ca", "/CN=Test CA", KeyKind::EcP256, KeyForm::Pkcs8, 30);
     let csr = work.csr("app", &CsrSpec::server(KeyKind::EcP256, "app.example.com"));
     let not_pem = work.path().join("not.pem");
     std::fs::write(&not_pem, "hello").expect("write");

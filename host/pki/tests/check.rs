@@ -1,17 +1,17 @@
 //! check_issued catching each way a plugin's result can be wrong.
 
-mod common;
+use std::fs;
 
-use common::{Form, Kind, Openssl, now};
 use wasm_issuer_pki::{
     CLOCK_SKEW_SECS, CertificateTemplate, Error, Expected, GrantedKey, ParsedCsr, San,
     SubjectTemplate, check_issued, issue,
 };
+use wasm_issuer_test_support::{CsrSpec, KeyForm, KeyKind, Workdir, now};
 
 const LEAF: Expected = Expected { is_ca: false };
 
 struct Fixture {
-    _ssl: Openssl,
+    _work: Workdir,
     ca: GrantedKey,
     ca_der: Vec<u8>,
     /// A CA with the same subject as `ca` but another key.
@@ -21,19 +21,25 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let ssl = Openssl::new();
+    let work = Workdir::new();
     let [ca, impostor] = ["ca", "impostor"].map(|name| {
-        ssl.key(name, Kind::P256, Form::Traditional);
-        let crt = ssl.root_ca(name, "O = Example\nCN = Same Name CA");
-        GrantedKey::from_pem(&crt, &ssl.read(&format!("{name}.key")), None).unwrap()
+        let ca = work.ca(
+            name,
+            "/O=Example/CN=Same Name CA",
+            KeyKind::EcP256,
+            KeyForm::Sec1,
+            30,
+        );
+        let crt = fs::read(ca.cert()).unwrap();
+        GrantedKey::from_pem(&crt, &fs::read(ca.key()).unwrap(), None).unwrap()
     });
     let [csr, other_csr] = ["leaf", "other"].map(|name| {
-        ssl.key(name, Kind::Rsa(2048), Form::Pkcs8);
-        ParsedCsr::from_pem(&ssl.leaf_csr(name)).unwrap()
+        let csr = work.csr(name, &CsrSpec::every_san(KeyKind::Rsa2048));
+        ParsedCsr::from_pem(&fs::read(csr).unwrap()).unwrap()
     });
     let ca_der = ca.certificate().unwrap().der;
     Fixture {
-        _ssl: ssl,
+        _work: work,
         ca,
         ca_der,
         impostor,

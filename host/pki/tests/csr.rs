@@ -1,10 +1,11 @@
 //! ParsedCsr against CSRs made by `openssl req`.
 
-mod common;
+use std::fs;
 
-use common::{Form, Kind, Openssl, UPN_OID, UPN_VALUE_DER};
 use wasm_issuer_pki::{Error, KeyAlgorithm, OtherName, ParsedCsr, San, Usage};
+use wasm_issuer_test_support::{CsrSpec, KeyForm, KeyKind, Workdir, der_of_pem};
 
+/// The SANs of [`CsrSpec::every_san`].
 fn expected_sans() -> Vec<San> {
     vec![
         San::Dns("app.example.com".into()),
@@ -14,37 +15,37 @@ fn expected_sans() -> Vec<San> {
         San::Uri("spiffe://cluster.local/ns/default/sa/app".into()),
         San::Email("ops@example.com".into()),
         San::OtherName(OtherName {
-            type_id: UPN_OID.into(),
-            value: UPN_VALUE_DER.to_vec(),
+            type_id: "1.3.6.1.4.1.311.20.2.3".into(),
+            // The DER of the UTF8String.
+            value: b"\x0c\x0fapp@example.com".to_vec(),
         }),
     ]
 }
 
 #[test]
 fn parses_and_verifies_every_supported_key_type() {
-    let ssl = Openssl::new();
+    let work = Workdir::new();
     let cases = [
-        (Kind::Rsa(2048), KeyAlgorithm::Rsa, 2048, None),
-        (Kind::Rsa(3072), KeyAlgorithm::Rsa, 3072, None),
-        (Kind::Rsa(4096), KeyAlgorithm::Rsa, 4096, None),
-        (Kind::P256, KeyAlgorithm::Ecdsa, 256, Some("P-256")),
-        (Kind::P384, KeyAlgorithm::Ecdsa, 384, Some("P-384")),
-        (Kind::Ed25519, KeyAlgorithm::Ed25519, 256, None),
+        (KeyKind::Rsa2048, KeyAlgorithm::Rsa, 2048, None),
+        (KeyKind::Rsa3072, KeyAlgorithm::Rsa, 3072, None),
+        (KeyKind::Rsa4096, KeyAlgorithm::Rsa, 4096, None),
+        (KeyKind::EcP256, KeyAlgorithm::Ecdsa, 256, Some("P-256")),
+        (KeyKind::EcP384, KeyAlgorithm::Ecdsa, 384, Some("P-384")),
+        (KeyKind::Ed25519, KeyAlgorithm::Ed25519, 256, None),
     ];
     for (kind, algorithm, bits, curve) in cases {
-        let name = format!("{kind:?}").replace(['(', ')'], "");
-        ssl.key(&name, kind, Form::Pkcs8);
-        let pem = ssl.leaf_csr(&name);
+        let name = format!("{kind:?}");
+        let pem = fs::read(work.csr(&name, &CsrSpec::every_san(kind))).unwrap();
         let csr = ParsedCsr::from_pem(&pem).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
 
-        assert_eq!(csr.der, common::der_of_pem(&pem));
+        assert_eq!(csr.der, der_of_pem(&pem));
         assert_eq!(csr.public_key.algorithm, algorithm, "{kind:?}");
         assert_eq!(csr.public_key.bits, bits, "{kind:?}");
         assert_eq!(csr.public_key.curve.as_deref(), curve, "{kind:?}");
-        let openssl_spki = ssl.run(&["req", "-in", &format!("{name}.csr"), "-noout", "-pubkey"]);
+        let openssl_spki = work.run(["req", "-in", &format!("{name}.csr"), "-noout", "-pubkey"]);
         assert_eq!(
             csr.public_key.spki_der,
-            common::der_of_pem(&openssl_spki),
+            der_of_pem(&openssl_spki),
             "{kind:?}"
         );
 
@@ -95,15 +96,18 @@ fn parses_and_verifies_every_supported_key_type() {
 
 #[test]
 fn reads_a_ca_request_and_escapes_the_subject_text() {
-    let ssl = Openssl::new();
-    ssl.key("ca", Kind::P256, Form::Pkcs8);
-    let pem = ssl.csr(
-        "ca",
-        "CN = Intermediate\\, Inc.\nOU = Platform\nx.1.2.3.4 = custom",
-        "basicConstraints = critical, CA:TRUE\nkeyUsage = keyCertSign, cRLSign",
-        "utf8only",
-    );
-    let csr = ParsedCsr::from_pem(&pem).unwrap();
+    let work = Workdir::new();
+    let spec = CsrSpec {
+        extensions: vec![
+            "basicConstraints=critical,CA:TRUE".into(),
+            "keyUsage=keyCertSign,cRLSign".into(),
+        ],
+        ..CsrSpec::new(
+            KeyKind::EcP256,
+            "/CN=Intermediate, Inc./OU=Platform/1.2.3.4=custom",
+        )
+    };
+    let csr = ParsedCsr::from_pem(&fs::read(work.csr("ca", &spec)).unwrap()).unwrap();
     assert_eq!(csr.requested_is_ca, Some(true));
     assert_eq!(csr.requested_usages, [Usage::CertSign, Usage::CrlSign]);
     assert!(csr.sans.is_empty());
@@ -124,10 +128,15 @@ fn input_that_is_not_pem_is_reported_as_such() {
 
 #[test]
 fn pem_that_is_not_a_csr_is_reported_with_its_label() {
-    let ssl = Openssl::new();
-    ssl.key("ca", Kind::P256, Form::Pkcs8);
-    let cert = ssl.root_ca("ca", "CN = Not a request");
-    let err = ParsedCsr::from_pem(&cert).unwrap_err();
+    let work = Workdir::new();
+    let ca = work.ca(
+        "ca",
+        "/CN=Not a request",
+        KeyKind::EcP256,
+        KeyForm::Pkcs8,
+        30,
+    );
+    let err = ParsedCsr::from_pem(&fs::read(ca.cert()).unwrap()).unwrap_err();
     assert!(
         matches!(&err, Error::UnexpectedPem { found, .. } if found == "CERTIFICATE"),
         "{err}"
@@ -136,9 +145,8 @@ fn pem_that_is_not_a_csr_is_reported_with_its_label() {
 
 #[test]
 fn bad_der_is_reported_as_such() {
-    let ssl = Openssl::new();
-    ssl.key("k", Kind::P256, Form::Pkcs8);
-    let der = common::der_of_pem(&ssl.leaf_csr("k"));
+    let work = Workdir::new();
+    let der = der_of_pem(&fs::read(work.csr("k", &CsrSpec::every_san(KeyKind::EcP256))).unwrap());
     for broken in [&der[..der.len() - 5], &[0x30, 0x03, 0x02, 0x01, 0x00][..]] {
         let err = ParsedCsr::from_der(broken).unwrap_err();
         assert!(matches!(err, Error::BadDer { .. }), "{err}");
@@ -153,11 +161,10 @@ fn bad_der_is_reported_as_such() {
 
 #[test]
 fn a_tampered_csr_fails_its_signature_check() {
-    let ssl = Openssl::new();
-    for kind in [Kind::Rsa(2048), Kind::P256, Kind::Ed25519] {
-        let name = format!("{kind:?}").replace(['(', ')'], "");
-        ssl.key(&name, kind, Form::Pkcs8);
-        let der = common::der_of_pem(&ssl.leaf_csr(&name));
+    let work = Workdir::new();
+    for kind in [KeyKind::Rsa2048, KeyKind::EcP256, KeyKind::Ed25519] {
+        let csr = work.csr(&format!("{kind:?}"), &CsrSpec::every_san(kind));
+        let der = der_of_pem(&fs::read(csr).unwrap());
 
         let mut signature_flipped = der.clone();
         *signature_flipped.last_mut().unwrap() ^= 0x01;
@@ -175,16 +182,14 @@ fn a_tampered_csr_fails_its_signature_check() {
 
 #[test]
 fn unsupported_keys_get_a_clear_error_not_a_signature_failure() {
-    let ssl = Openssl::new();
+    let work = Workdir::new();
     for (kind, needle) in [
-        (Kind::P521, "P-521"),
-        (Kind::Dsa, "1.2.840.10040.4.1"),
-        (Kind::Rsa(1024), "1024"),
+        (KeyKind::EcP521, "P-521"),
+        (KeyKind::Dsa2048, "1.2.840.10040.4.1"),
+        (KeyKind::Rsa1024, "1024"),
     ] {
-        let name = format!("{kind:?}").replace(['(', ')'], "");
-        ssl.key(&name, kind, Form::Pkcs8);
-        let pem = ssl.csr(&name, "CN = x", "subjectAltName = DNS:x", "utf8only");
-        let err = ParsedCsr::from_pem(&pem).unwrap_err();
+        let csr = work.csr(&format!("{kind:?}"), &CsrSpec::server(kind, "x"));
+        let err = ParsedCsr::from_pem(&fs::read(csr).unwrap()).unwrap_err();
         assert!(
             matches!(&err, Error::UnsupportedKey(m) if m.contains(needle)),
             "{kind:?}: {err}"
@@ -194,16 +199,16 @@ fn unsupported_keys_get_a_clear_error_not_a_signature_failure() {
 
 #[test]
 fn an_unverifiable_signature_algorithm_is_named() {
-    let ssl = Openssl::new();
-    ssl.key("k", Kind::P256, Form::Pkcs8);
-    ssl.write(
+    let work = Workdir::new();
+    work.key("k", KeyKind::EcP256, KeyForm::Pkcs8);
+    work.write(
         "k.cnf",
         "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = x\n",
     );
-    ssl.run(&[
-        "req", "-new", "-sha512", "-key", "k.key", "-config", "k.cnf", "-out", "k.csr",
+    let pem = work.run([
+        "req", "-new", "-sha512", "-key", "k.key", "-config", "k.cnf",
     ]);
-    let err = ParsedCsr::from_pem(&ssl.read("k.csr")).unwrap_err();
+    let err = ParsedCsr::from_pem(&pem).unwrap_err();
     assert!(
         matches!(&err, Error::UnsupportedSignatureAlgorithm(oid) if oid == "1.2.840.10045.4.3.4"),
         "{err}"

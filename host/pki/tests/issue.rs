@@ -1,27 +1,36 @@
 //! issue() with CA keys and CSRs made by openssl, checked by `openssl verify`
 //! and read back with x509-parser.
 
-mod common;
+use std::fs;
 
-use common::{Form, Kind, Openssl, now};
 use wasm_issuer_pki::{
     CertificateTemplate, DistinguishedName, Error, Expected, Extension, GrantedKey, NameAttribute,
     ParsedCsr, San, SubjectTemplate, Usage, check_issued, issue,
 };
+use wasm_issuer_test_support::{Ca, CsrSpec, KeyForm, KeyKind, Workdir, der_of_pem, now, pem};
 use x509_parser::asn1_rs::Tag;
 use x509_parser::prelude::*;
 
 const DAY: i64 = 86_400;
 
-fn name(kind: Kind) -> String {
-    format!("{kind:?}").replace(['(', ')'], "")
+/// A root CA `<name>` made by openssl, and it loaded as a granted key.
+fn root(work: &Workdir, name: &str, kind: KeyKind, form: KeyForm) -> (Ca, GrantedKey) {
+    let ca = work.ca(
+        name,
+        &format!("/C=DE/O=Example/CN=Root {name}"),
+        kind,
+        form,
+        30,
+    );
+    let crt = fs::read(ca.cert()).unwrap();
+    let key = GrantedKey::from_pem(&crt, &fs::read(ca.key()).unwrap(), None)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    (ca, key)
 }
 
-/// A root CA `<name>` made by openssl, loaded as a granted key.
-fn root(ssl: &Openssl, name: &str, kind: Kind, form: Form) -> GrantedKey {
-    ssl.key(name, kind, form);
-    let crt = ssl.root_ca(name, &format!("C = DE\nO = Example\nCN = Root {name}"));
-    GrantedKey::from_pem(&crt, &ssl.read(&format!("{name}.key")), None)
+/// A CSR made by openssl from `spec`, parsed.
+fn csr(work: &Workdir, name: &str, spec: &CsrSpec) -> ParsedCsr {
+    ParsedCsr::from_pem(&fs::read(work.csr(name, spec)).unwrap())
         .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
@@ -55,32 +64,21 @@ fn key_identifier(cert: &X509Certificate<'_>, aki: bool) -> Option<Vec<u8>> {
 
 #[test]
 fn every_ca_key_issues_for_every_subject_key() {
-    let ssl = Openssl::new();
+    let work = Workdir::new();
     let cas = [
-        (Kind::Rsa(2048), Form::Traditional, "1.2.840.113549.1.1.11"),
-        (Kind::Rsa(3072), Form::Pkcs8, "1.2.840.113549.1.1.12"),
-        (Kind::Rsa(4096), Form::Traditional, "1.2.840.113549.1.1.13"),
-        (Kind::P256, Form::Traditional, "1.2.840.10045.4.3.2"),
-        (Kind::P384, Form::Pkcs8, "1.2.840.10045.4.3.3"),
-        (Kind::Ed25519, Form::Pkcs8, "1.3.101.112"),
+        (KeyKind::Rsa2048, KeyForm::Pkcs1, "1.2.840.113549.1.1.11"),
+        (KeyKind::Rsa3072, KeyForm::Pkcs8, "1.2.840.113549.1.1.12"),
+        (KeyKind::Rsa4096, KeyForm::Pkcs1, "1.2.840.113549.1.1.13"),
+        (KeyKind::EcP256, KeyForm::Sec1, "1.2.840.10045.4.3.2"),
+        (KeyKind::EcP384, KeyForm::Pkcs8, "1.2.840.10045.4.3.3"),
+        (KeyKind::Ed25519, KeyForm::Pkcs8, "1.3.101.112"),
     ];
-    let subjects = [
-        Kind::Rsa(2048),
-        Kind::Rsa(3072),
-        Kind::Rsa(4096),
-        Kind::P256,
-        Kind::P384,
-        Kind::Ed25519,
-    ];
-    let csrs: Vec<_> = subjects
+    let csrs: Vec<_> = KeyKind::ALL
         .iter()
         .map(|&kind| {
-            let leaf = format!("leaf-{}", name(kind));
-            ssl.key(&leaf, kind, Form::Pkcs8);
-            (
-                leaf.clone(),
-                ParsedCsr::from_pem(&ssl.leaf_csr(&leaf)).unwrap(),
-            )
+            let leaf = format!("leaf-{kind:?}");
+            let csr = csr(&work, &leaf, &CsrSpec::every_san(kind));
+            (leaf, csr)
         })
         .collect();
     let usages = [
@@ -91,8 +89,8 @@ fn every_ca_key_issues_for_every_subject_key() {
     ];
 
     for (ca_kind, form, signature_oid) in cas {
-        let ca_name = format!("ca-{}", name(ca_kind));
-        let ca = root(&ssl, &ca_name, ca_kind, form);
+        let ca_name = format!("ca-{ca_kind:?}");
+        let (ca_files, ca) = root(&work, &ca_name, ca_kind, form);
         assert_eq!(ca.signature_algorithm_oid(), signature_oid);
         let ca_der = ca.certificate().unwrap().der;
         let ca_x509 = parse_x509_certificate(&ca_der).unwrap().1;
@@ -101,10 +99,13 @@ fn every_ca_key_issues_for_every_subject_key() {
             let what = format!("{ca_name} -> {leaf}");
             let template = template_for(csr, &usages);
             let der = issue(&template, &ca).unwrap_or_else(|e| panic!("{what}: {e}"));
-            let file = format!("{ca_name}-{leaf}.crt");
-            ssl.write(&file, common::pem(&der));
-            ssl.verify(&format!("{ca_name}.crt"), None, &file)
-                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            work.verify(
+                &ca_files.cert(),
+                None,
+                &format!("{ca_name}-{leaf}.crt"),
+                &pem(&der),
+            )
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
 
             let cert = parse_x509_certificate(&der).unwrap().1;
             assert_eq!(
@@ -197,17 +198,18 @@ fn every_ca_key_issues_for_every_subject_key() {
 
 #[test]
 fn literal_subjects_keep_order_and_string_types() {
-    let ssl = Openssl::new();
-    let ca = root(&ssl, "ca", Kind::P256, Form::Pkcs8);
-    ssl.key("leaf", Kind::P256, Form::Pkcs8);
+    let work = Workdir::new();
+    let (ca_files, ca) = root(&work, "ca", KeyKind::EcP256, KeyForm::Pkcs8);
     // string_mask=pkix makes openssl write PrintableString where it can, BMPString elsewhere.
-    let pem = ssl.csr(
-        "leaf",
-        "C = DE\nST = Berlin\nL = Berlin\nO = Example Org\nOU = Platform\nCN = Grüße GmbH\nemailAddress = a@example.com",
-        "subjectAltName = DNS:literal.example.com",
-        "pkix",
-    );
-    let csr = ParsedCsr::from_pem(&pem).unwrap();
+    let spec = CsrSpec {
+        sans: vec!["DNS:literal.example.com".into()],
+        string_mask: "pkix",
+        ..CsrSpec::new(
+            KeyKind::EcP256,
+            "/C=DE/ST=Berlin/L=Berlin/O=Example Org/OU=Platform/CN=Grüße GmbH/emailAddress=a@example.com",
+        )
+    };
+    let csr = csr(&work, "leaf", &spec);
     let der = issue(&template_for(&csr, &[Usage::DigitalSignature]), &ca).unwrap();
     let cert = parse_x509_certificate(&der).unwrap().1;
     assert_eq!(cert.subject().as_raw(), csr.subject.der.as_slice());
@@ -221,8 +223,9 @@ fn literal_subjects_keep_order_and_string_types() {
             && tags.contains(&Tag::BmpString)
             && tags.contains(&Tag::Ia5String)
     );
-    ssl.write("leaf.crt", common::pem(&der));
-    let text = String::from_utf8(ssl.run(&[
+    work.verify(&ca_files.cert(), None, "leaf.crt", &pem(&der))
+        .unwrap();
+    let text = String::from_utf8(work.run([
         "x509", "-in", "leaf.crt", "-noout", "-subject", "-nameopt", "RFC2253",
     ]))
     .unwrap();
@@ -232,21 +235,17 @@ fn literal_subjects_keep_order_and_string_types() {
     );
     let subject = DistinguishedName::from_der(cert.subject().as_raw()).unwrap();
     assert_eq!(subject.common_name.as_deref(), Some("Grüße GmbH"));
-    ssl.verify("ca.crt", None, "leaf.crt").unwrap();
 }
 
 #[test]
 fn names_rcgen_cannot_write_exactly_are_refused_not_altered() {
-    let ssl = Openssl::new();
-    let ca = root(&ssl, "ca", Kind::P256, Form::Pkcs8);
-    ssl.key("leaf", Kind::P256, Form::Pkcs8);
-    let pem = ssl.csr(
-        "leaf",
-        "O = Example\n0.OU = One\n1.OU = Two\nCN = x",
-        "subjectAltName = DNS:x",
-        "utf8only",
-    );
-    let csr = ParsedCsr::from_pem(&pem).unwrap();
+    let work = Workdir::new();
+    let (_, ca) = root(&work, "ca", KeyKind::EcP256, KeyForm::Pkcs8);
+    let spec = CsrSpec {
+        sans: vec!["DNS:x".into()],
+        ..CsrSpec::new(KeyKind::EcP256, "/O=Example/OU=One/OU=Two/CN=x")
+    };
+    let csr = csr(&work, "leaf", &spec);
     assert_eq!(csr.subject.text, "CN=x,OU=Two,OU=One,O=Example");
     let err = issue(&template_for(&csr, &[]), &ca).unwrap_err();
     assert!(
@@ -257,10 +256,9 @@ fn names_rcgen_cannot_write_exactly_are_refused_not_altered() {
 
 #[test]
 fn attribute_subjects_empty_subjects_and_custom_extensions() {
-    let ssl = Openssl::new();
-    let ca = root(&ssl, "ca", Kind::Rsa(2048), Form::Traditional);
-    ssl.key("leaf", Kind::Ed25519, Form::Pkcs8);
-    let csr = ParsedCsr::from_pem(&ssl.leaf_csr("leaf")).unwrap();
+    let work = Workdir::new();
+    let (ca_files, ca) = root(&work, "ca", KeyKind::Rsa2048, KeyForm::Pkcs1);
+    let csr = csr(&work, "leaf", &CsrSpec::every_san(KeyKind::Ed25519));
 
     let mut template = template_for(
         &csr,
@@ -304,8 +302,8 @@ fn attribute_subjects_empty_subjects_and_custom_extensions() {
     assert_eq!(ext.value, policies.as_slice());
     let eku = cert.extended_key_usage().unwrap().unwrap().value;
     assert!(eku.email_protection && eku.other.is_empty());
-    ssl.write("leaf.crt", common::pem(&der));
-    ssl.verify("ca.crt", None, "leaf.crt").unwrap();
+    work.verify(&ca_files.cert(), None, "leaf.crt", &pem(&der))
+        .unwrap();
 
     template.subject = SubjectTemplate::Attributes(Vec::new());
     template.extensions.clear();
@@ -315,22 +313,20 @@ fn attribute_subjects_empty_subjects_and_custom_extensions() {
         cert.subject_alternative_name().unwrap().unwrap().critical,
         "SAN critical for an empty subject"
     );
-    ssl.write("empty.crt", common::pem(&der));
-    ssl.verify("ca.crt", None, "empty.crt").unwrap();
+    work.verify(&ca_files.cert(), None, "empty.crt", &pem(&der))
+        .unwrap();
 }
 
 #[test]
 fn issues_an_intermediate_that_then_issues_a_leaf() {
-    let ssl = Openssl::new();
-    let root_key = root(&ssl, "root", Kind::Rsa(3072), Form::Pkcs8);
-    ssl.key("int", Kind::P384, Form::Traditional);
-    let int_csr = ParsedCsr::from_pem(&ssl.csr(
-        "int",
-        "O = Example\nCN = Intermediate",
-        "basicConstraints = critical, CA:TRUE",
-        "utf8only",
-    ))
-    .unwrap();
+    let work = Workdir::new();
+    let (root_files, root_key) = root(&work, "root", KeyKind::Rsa3072, KeyForm::Pkcs8);
+    let int_spec = CsrSpec {
+        key_form: KeyForm::Sec1,
+        extensions: vec!["basicConstraints=critical,CA:TRUE".into()],
+        ..CsrSpec::new(KeyKind::EcP384, "/O=Example/CN=Intermediate")
+    };
+    let int_csr = csr(&work, "int", &int_spec);
     let mut template = template_for(&int_csr, &[Usage::CrlSign]);
     template.is_ca = true;
     template.path_length = Some(0);
@@ -351,22 +347,29 @@ fn issues_an_intermediate_that_then_issues_a_leaf() {
     )
     .unwrap();
 
-    let int_pem = common::pem(&int_der);
-    ssl.write("int.crt", &int_pem);
-    let root_pem = ssl.read("root.crt");
-    let int_key =
-        GrantedKey::from_pem(int_pem.as_bytes(), &ssl.read("int.key"), Some(&root_pem)).unwrap();
+    let int_pem = pem(&int_der);
+    let int_crt = work.write("int.crt", &int_pem);
+    let int_key = GrantedKey::from_pem(
+        int_pem.as_bytes(),
+        &fs::read(work.path().join("int.key")).unwrap(),
+        Some(&fs::read(root_files.cert()).unwrap()),
+    )
+    .unwrap();
     assert_eq!(
         int_key.certificate().unwrap().subject,
         "CN=Intermediate,O=Example"
     );
     assert!(int_key.certificate().unwrap().is_ca);
 
-    ssl.key("leaf", Kind::Rsa(2048), Form::Pkcs8);
-    let leaf_csr = ParsedCsr::from_pem(&ssl.leaf_csr("leaf")).unwrap();
+    let leaf_csr = csr(&work, "leaf", &CsrSpec::every_san(KeyKind::Rsa2048));
     let leaf_der = issue(&template_for(&leaf_csr, &[Usage::ServerAuth]), &int_key).unwrap();
-    ssl.write("leaf.crt", common::pem(&leaf_der));
-    ssl.verify("root.crt", Some("int.crt"), "leaf.crt").unwrap();
+    work.verify(
+        &root_files.cert(),
+        Some(&int_crt),
+        "leaf.crt",
+        &pem(&leaf_der),
+    )
+    .unwrap();
     let chain = vec![leaf_der, int_der];
     let issued = check_issued(
         &leaf_csr,
@@ -378,19 +381,18 @@ fn issues_an_intermediate_that_then_issues_a_leaf() {
     .unwrap();
 
     // The PEM helpers write what openssl reads back.
-    ssl.write("chain.pem", issued.chain_pem());
-    ssl.write("ca.pem", issued.ca_pem().unwrap());
-    ssl.verify("ca.pem", Some("chain.pem"), "chain.pem")
+    let ca_pem = work.write("ca.pem", issued.ca_pem().unwrap());
+    let chain_pem = work.write("chain.pem", issued.chain_pem());
+    work.verify(&ca_pem, Some(&chain_pem), "leaf.pem", &issued.chain_pem())
         .unwrap();
 }
 
 #[test]
 fn leaves_are_clamped_to_the_issuer_and_an_expired_issuer_refuses() {
-    let ssl = Openssl::new();
-    let ca = root(&ssl, "ca", Kind::P256, Form::Pkcs8);
+    let work = Workdir::new();
+    let (_, ca) = root(&work, "ca", KeyKind::EcP256, KeyForm::Pkcs8);
     let ca_not_after = ca.certificate().unwrap().not_after;
-    ssl.key("leaf", Kind::P256, Form::Pkcs8);
-    let csr = ParsedCsr::from_pem(&ssl.leaf_csr("leaf")).unwrap();
+    let csr = csr(&work, "leaf", &CsrSpec::every_san(KeyKind::EcP256));
 
     let mut template = template_for(&csr, &[]);
     template.not_after = now() + 365 * DAY;
@@ -415,10 +417,9 @@ fn leaves_are_clamped_to_the_issuer_and_an_expired_issuer_refuses() {
 
 #[test]
 fn contradictory_templates_are_refused() {
-    let ssl = Openssl::new();
-    let ca = root(&ssl, "ca", Kind::P256, Form::Pkcs8);
-    ssl.key("leaf", Kind::P256, Form::Pkcs8);
-    let csr = ParsedCsr::from_pem(&ssl.leaf_csr("leaf")).unwrap();
+    let work = Workdir::new();
+    let (ca_files, ca) = root(&work, "ca", KeyKind::EcP256, KeyForm::Pkcs8);
+    let csr = csr(&work, "leaf", &CsrSpec::every_san(KeyKind::EcP256));
     let good = template_for(&csr, &[]);
     let invalid = |t: CertificateTemplate| match issue(&t, &ca) {
         Err(Error::InvalidTemplate(m)) => m,
@@ -482,8 +483,8 @@ fn contradictory_templates_are_refused() {
     };
     assert!(matches!(issue(&bad_ip, &ca), Err(Error::UnsupportedSan(_))));
 
-    ssl.key("p521", Kind::P521, Form::Pkcs8);
-    let p521 = common::der_of_pem(&ssl.run(&["pkey", "-in", "p521.key", "-pubout"]));
+    work.key("p521", KeyKind::EcP521, KeyForm::Pkcs8);
+    let p521 = der_of_pem(&work.run(["pkey", "-in", "p521.key", "-pubout"]));
     let err = issue(
         &CertificateTemplate {
             public_key: p521,
@@ -497,7 +498,8 @@ fn contradictory_templates_are_refused() {
         "{err}"
     );
 
-    let keyless = GrantedKey::from_pem(b"", &ssl.read("ca.key"), None).unwrap();
+    let ca_key = fs::read(ca_files.key()).unwrap();
+    let keyless = GrantedKey::from_pem(b"", &ca_key, None).unwrap();
     assert!(matches!(
         issue(&good, &keyless),
         Err(Error::NoIssuerCertificate)

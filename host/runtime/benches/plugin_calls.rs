@@ -17,26 +17,20 @@
 mod common;
 
 use std::hint::black_box;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use common::{RequestBuilder, ca_sandbox, fixture, runtime, signer};
 use criterion::{Criterion, criterion_group, criterion_main};
 use wasm_issuer_pki::{
     CertificateTemplate, Expected, GrantedKey, SubjectTemplate, check_issued, issue,
 };
-use wasm_issuer_runtime::IssuerInfo;
-use wasm_issuer_test_support::{CsrSpec, KeyKind, Workdir, plugin};
+use wasm_issuer_runtime::{IssuerInfo, Runtime, RuntimeOptions};
+use wasm_issuer_test_support::{CsrSpec, KeyForm, KeyKind, Workdir, now, plugin};
 use wasmtime::component::Component;
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs() as i64)
-}
 
 fn signing(c: &mut Criterion) {
     let work = Workdir::new();
-    let ca = work.ca("ca", KeyKind::EcP256, 365, false);
+    let ca = work.ca("ca", "/CN=Test CA", KeyKind::EcP256, KeyForm::Pkcs8, 365);
     let csr = work.csr(
         "leaf",
         &CsrSpec::server(KeyKind::EcP256, "bench.example.com"),
@@ -84,7 +78,6 @@ fn signing(c: &mut Criterion) {
     });
     group.finish();
 
-    let noop = fixture(&runtime, "noop");
     let issuer = IssuerInfo {
         name: "bench".into(),
         kind: "WasmIssuer".into(),
@@ -92,9 +85,19 @@ fn signing(c: &mut Criterion) {
         config: "{}".into(),
     };
     let empty = wasm_issuer_runtime::Sandbox::default();
-    c.bench_function("noop_call/instantiate_and_check", |b| {
-        b.iter(|| noop.check(&empty, &issuer).expect("noop check"))
-    });
+    let on_demand = Runtime::new(&RuntimeOptions {
+        pooling: false,
+        ..RuntimeOptions::default()
+    })
+    .expect("an on-demand runtime");
+    let mut group = c.benchmark_group("noop_call");
+    for (allocator, runtime) in [("pooling", &runtime), ("on_demand", &on_demand)] {
+        let noop = fixture(runtime, "noop");
+        group.bench_function(format!("instantiate_and_check/{allocator}"), |b| {
+            b.iter(|| noop.check(&empty, &issuer).expect("noop check"))
+        });
+    }
+    group.finish();
 }
 
 fn loading(c: &mut Criterion) {

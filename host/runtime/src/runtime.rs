@@ -80,14 +80,24 @@ impl Runtime {
 
     /// Links a compiled component as a signer; fails if it is not one.
     pub fn signer(&self, component: &CompiledComponent) -> Result<SignerPlugin, LoadError> {
-        self.link(component, &self.signer_linker, "signer", signer::SignerPluginPre::new)
-            .map(SignerPlugin)
+        self.link(
+            component,
+            &self.signer_linker,
+            "signer",
+            signer::SignerPluginPre::new,
+        )
+        .map(SignerPlugin)
     }
 
     /// Links a compiled component as a policy; fails if it is not one.
     pub fn policy(&self, component: &CompiledComponent) -> Result<PolicyPlugin, LoadError> {
-        self.link(component, &self.policy_linker, "policy", policy::PolicyPluginPre::new)
-            .map(PolicyPlugin)
+        self.link(
+            component,
+            &self.policy_linker,
+            "policy",
+            policy::PolicyPluginPre::new,
+        )
+        .map(PolicyPlugin)
     }
 
     /// Resolves the component's imports against `linker` and its exports
@@ -133,7 +143,9 @@ fn new_engine(options: &RuntimeOptions) -> Result<(Engine, bool), RuntimeError> 
 }
 
 /// Pool sizes for components from any language: big runtimes (Python, JS)
-/// have several core instances, memories and tables per component.
+/// have several core instances, memories and tables per component. Slot
+/// sizes stay at wasmtime's defaults: every slot is reset after each call,
+/// and bigger slots make that reset (and so every call) slower.
 fn pooling_config(options: &RuntimeOptions) -> PoolingAllocationConfig {
     let instances = options.max_concurrent_instances;
     let mut pool = PoolingAllocationConfig::new();
@@ -141,12 +153,9 @@ fn pooling_config(options: &RuntimeOptions) -> PoolingAllocationConfig {
         .total_core_instances(instances * 8)
         .total_memories(instances * 2)
         .total_tables(instances * 8)
-        .total_stacks(instances)
         .max_core_instances_per_component(64)
         .max_memories_per_component(8)
-        .max_tables_per_component(64)
-        .max_component_instance_size(4 << 20)
-        .table_elements(1 << 18);
+        .max_tables_per_component(64);
     pool
 }
 

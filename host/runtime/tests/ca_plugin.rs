@@ -4,23 +4,16 @@
 
 mod common;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use common::{RequestBuilder, ca_sandbox, runtime, signer};
 use wasm_issuer_pki::Usage;
 use wasm_issuer_runtime::{ErrorClass, IssuedCertificate, Sandbox, SignerPlugin};
-use wasm_issuer_test_support::{Ca, CsrSpec, KeyKind, Workdir};
+use wasm_issuer_test_support::{Ca, CsrSpec, KeyForm, KeyKind, Workdir, now};
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 const DAY: u64 = 24 * 3600;
-
-fn now() -> i64 {
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("after 1970");
-    i64::try_from(since.as_secs()).expect("fits")
-}
 
 /// Signs, checks with openssl, and parses the leaf.
 fn issue_and_verify(
@@ -34,8 +27,13 @@ fn issue_and_verify(
     let issued = plugin
         .sign(sandbox, &builder.build())
         .expect("the ca plugin signs");
-    work.verify(&ca.cert(), &format!("{name}.crt"), &issued.chain_pem())
-        .unwrap_or_else(|error| panic!("openssl rejects {name}: {error}"));
+    work.verify(
+        &ca.cert(),
+        None,
+        &format!("{name}.crt"),
+        &issued.chain_pem(),
+    )
+    .unwrap_or_else(|error| panic!("openssl rejects {name}: {error}"));
     let leaf = issued.chain[0].clone();
     (issued, leaf)
 }
@@ -47,7 +45,7 @@ fn parse(der: &[u8]) -> X509Certificate<'_> {
 #[test]
 fn signs_csrs_of_every_key_type() {
     let work = Workdir::new();
-    let ca = work.ca("ca", KeyKind::EcP256, 365, true);
+    let ca = work.ca("ca", "/CN=Test CA", KeyKind::EcP256, KeyForm::Sec1, 365);
     let runtime = runtime();
     let plugin = signer(&runtime, "ca");
     let sandbox = ca_sandbox(&ca);
@@ -88,7 +86,13 @@ fn signature_algorithm_follows_the_ca_key() {
         &CsrSpec::server(KeyKind::EcP256, "leaf.example.com"),
     );
     for kind in KeyKind::ALL {
-        let ca = work.ca(&format!("ca-{kind:?}").to_lowercase(), kind, 365, true);
+        let ca = work.ca(
+            &format!("ca-{kind:?}").to_lowercase(),
+            "/CN=Test CA",
+            kind,
+            kind.cert_manager_form(),
+            365,
+        );
         let (_, leaf) = issue_and_verify(
             &work,
             &ca,
@@ -108,11 +112,9 @@ fn signature_algorithm_follows_the_ca_key() {
 #[test]
 fn keeps_every_san_kind_and_the_literal_subject() {
     let work = Workdir::new();
-    let ca = work.ca("ca", KeyKind::Rsa2048, 365, true);
+    let ca = work.ca("ca", "/CN=Test CA", KeyKind::Rsa2048, KeyForm::Pkcs1, 365);
     let runtime = runtime();
     let spec = CsrSpec {
-        key: KeyKind::EcP384,
-        subject: "/C=DE/ST=Berlin/L=Berlin/O=Acme GmbH/OU=Platform/CN=app.example.com".into(),
         sans: vec![
             "DNS:app.example.com".into(),
             "DNS:*.app.example.com".into(),
@@ -122,7 +124,10 @@ fn keeps_every_san_kind_and_the_literal_subject() {
             "email:ops@example.com".into(),
             "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:app@example.com".into(),
         ],
-        extensions: Vec::new(),
+        ..CsrSpec::new(
+            KeyKind::EcP384,
+            "/C=DE/ST=Berlin/L=Berlin/O=Acme GmbH/OU=Platform/CN=app.example.com",
+        )
     };
     let csr = work.csr("sans", &spec);
     let (_, leaf) = issue_and_verify(
@@ -176,7 +181,7 @@ fn keeps_every_san_kind_and_the_literal_subject() {
 #[test]
 fn honours_duration_usages_and_is_ca() {
     let work = Workdir::new();
-    let ca = work.ca("ca", KeyKind::EcP256, 365, false);
+    let ca = work.ca("ca", "/CN=Test CA", KeyKind::EcP256, KeyForm::Pkcs8, 365);
     let runtime = runtime();
     let plugin = signer(&runtime, "ca");
     let sandbox = ca_sandbox(&ca);
@@ -234,7 +239,7 @@ fn honours_duration_usages_and_is_ca() {
         &plugin,
         &sandbox,
         RequestBuilder::from_csr_file(&csr)
-            .is_ca(true)
+            .with_is_ca(true)
             .usages(&[Usage::DigitalSignature, Usage::CertSign]),
         "intermediate",
     );
@@ -258,7 +263,13 @@ fn honours_duration_usages_and_is_ca() {
 #[test]
 fn leaf_never_outlives_its_ca() {
     let work = Workdir::new();
-    let ca = work.ca("short-ca", KeyKind::EcP256, 2, false);
+    let ca = work.ca(
+        "short-ca",
+        "/CN=Test CA",
+        KeyKind::EcP256,
+        KeyForm::Pkcs8,
+        2,
+    );
     let runtime = runtime();
     let csr = work.csr(
         "long",
@@ -289,7 +300,7 @@ fn leaf_never_outlives_its_ca() {
 #[test]
 fn csr_contradicting_the_request_is_an_invalid_request() {
     let work = Workdir::new();
-    let ca = work.ca("ca", KeyKind::EcP256, 365, false);
+    let ca = work.ca("ca", "/CN=Test CA", KeyKind::EcP256, KeyForm::Pkcs8, 365);
     let runtime = runtime();
     let plugin = signer(&runtime, "ca");
     let mut spec = CsrSpec::server(KeyKind::EcP256, "sneaky.example.com");
@@ -298,7 +309,9 @@ fn csr_contradicting_the_request_is_an_invalid_request() {
     let error = plugin
         .sign(
             &ca_sandbox(&ca),
-            &RequestBuilder::from_csr_file(&csr).is_ca(false).build(),
+            &RequestBuilder::from_csr_file(&csr)
+                .with_is_ca(false)
+                .build(),
         )
         .expect_err("the CSR asks for a CA the request does not");
     assert_eq!(error.class(), ErrorClass::InvalidRequest, "{error}");
@@ -309,10 +322,7 @@ fn expired_ca_is_an_issuer_error() {
     let work = Workdir::new();
     let ca_dir = work.path().join("expired-ca");
     write_expired_ca(&ca_dir);
-    let ca = Ca {
-        dir: ca_dir,
-        kind: KeyKind::EcP256,
-    };
+    let ca = Ca { dir: ca_dir };
     let runtime = runtime();
     let plugin = signer(&runtime, "ca");
     let csr = work.csr(

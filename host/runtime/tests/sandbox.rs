@@ -9,7 +9,7 @@ use common::{RequestBuilder, ca_sandbox, fixture, runtime, signer};
 use wasm_issuer_runtime::{
     CallError, ErrorClass, Limits, LoadError, PluginError, Sandbox, TrapKind,
 };
-use wasm_issuer_test_support::{CsrSpec, KeyKind, Workdir, plugin};
+use wasm_issuer_test_support::{CsrSpec, KeyForm, KeyKind, Workdir, plugin};
 
 fn trap_kind(error: &CallError) -> TrapKind {
     match error {
@@ -88,7 +88,7 @@ fn panic_is_a_trap_carrying_the_panic_message() {
 #[test]
 fn certificate_for_another_key_is_refused_by_the_host() {
     let work = Workdir::new();
-    let ca = work.ca("ca", KeyKind::EcP256, 365, false);
+    let ca = work.ca("ca", "/CN=Test CA", KeyKind::EcP256, KeyForm::Pkcs8, 365);
     let runtime = runtime();
     let request = RequestBuilder::from_csr_file(
         &work.csr("wrong", &CsrSpec::server(KeyKind::EcP256, "a.example.com")),
@@ -120,7 +120,7 @@ fn garbage_output_is_refused_by_the_host() {
 #[test]
 fn host_survives_every_hostile_plugin_and_serves_the_next_request() {
     let work = Workdir::new();
-    let ca = work.ca("ca", KeyKind::EcP256, 365, false);
+    let ca = work.ca("ca", "/CN=Test CA", KeyKind::EcP256, KeyForm::Pkcs8, 365);
     let runtime = runtime();
     let request = RequestBuilder::from_csr_file(&work.csr(
         "survive",
@@ -147,14 +147,14 @@ fn host_survives_every_hostile_plugin_and_serves_the_next_request() {
     let issued = signer(&runtime, "ca")
         .sign(&sandbox, &request)
         .expect("the ca plugin still signs");
-    work.verify(&ca.cert(), "after.crt", &issued.chain_pem())
+    work.verify(&ca.cert(), None, "after.crt", &issued.chain_pem())
         .expect("openssl verifies");
 }
 
 #[test]
 fn each_plugin_error_class_comes_through() {
     let work = Workdir::new();
-    let ca = work.ca("ca", KeyKind::EcP256, 365, false);
+    let ca = work.ca("ca", "/CN=Test CA", KeyKind::EcP256, KeyForm::Pkcs8, 365);
     let runtime = runtime();
     let scripted = fixture(&runtime, "scripted");
     let csr = work.csr(
@@ -191,7 +191,7 @@ fn each_plugin_error_class_comes_through() {
 #[test]
 fn key_not_granted_is_a_clear_issuer_error() {
     let work = Workdir::new();
-    let ca = work.ca("ca", KeyKind::EcP256, 365, false);
+    let ca = work.ca("ca", "/CN=Test CA", KeyKind::EcP256, KeyForm::Pkcs8, 365);
     let runtime = runtime();
     let request = RequestBuilder::from_csr_file(
         &work.csr("greedy", &CsrSpec::server(KeyKind::EcP256, "a.example.com")),

@@ -425,8 +425,8 @@ fn write_kubeconfig(path: &Path, apiserver_port: u16, pki: &PkiFiles) -> Result<
     std::fs::write(path, text).map_err(Error::io(format!("writing {}", path.display())))
 }
 
-/// The `*.yaml` files in `dir`, sorted.
-fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+/// The `*.yaml` files in `dir`, sorted (for [`ControlPlane::install_crds`]).
+pub fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let entries =
         std::fs::read_dir(dir).map_err(Error::io(format!("listing {}", dir.display())))?;
     let mut files: Vec<PathBuf> = entries

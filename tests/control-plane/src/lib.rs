@@ -18,6 +18,6 @@ mod process;
 mod shared;
 
 pub use build::{Binaries, Versions, cache_dir, ensure_binaries};
-pub use control_plane::{CLUSTER_RESOURCE_NAMESPACE, ControlPlane, KEEP_ENV};
+pub use control_plane::{CLUSTER_RESOURCE_NAMESPACE, ControlPlane, KEEP_ENV, yaml_files};
 pub use error::Error;
 pub use shared::{shared, unique_namespace};

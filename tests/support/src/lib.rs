@@ -8,5 +8,15 @@
 mod openssl;
 mod plugins;
 
-pub use openssl::{Ca, CsrSpec, KeyKind, Workdir};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use openssl::{Ca, CsrSpec, KeyForm, KeyKind, Workdir, der_of_pem, pem};
 pub use plugins::{plugin, test_plugin};
+
+/// Seconds since the Unix epoch, the clock certificate validity is counted in.
+pub fn now() -> i64 {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("the clock is after 1970");
+    i64::try_from(since.as_secs()).expect("fits")
+}

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod crds;
 pub mod inspect;
 pub mod policy;
 pub mod sign;

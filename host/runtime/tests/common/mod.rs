@@ -90,7 +90,7 @@ impl RequestBuilder {
         self
     }
 
-    pub fn is_ca(mut self, is_ca: bool) -> Self {
+    pub fn with_is_ca(mut self, is_ca: bool) -> Self {
         self.request.is_ca = is_ca;
         self
     }

@@ -1,0 +1,30 @@
+//! `deploy/crds/` is what `wasm-issuer crds` prints: the CRDs users install
+//! must be the ones the types generate.
+
+use std::path::Path;
+use std::process::Command;
+
+const CRDS_FILE: &str = "deploy/crds/wasm-issuer.dev_crds.yaml";
+
+#[test]
+fn deploy_crds_match_the_generated_ones() {
+    let output = Command::new(env!("CARGO_BIN_EXE_wasm-issuer"))
+        .arg("crds")
+        .output()
+        .expect("run wasm-issuer crds");
+    assert!(
+        output.status.success(),
+        "wasm-issuer crds failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let generated = String::from_utf8(output.stdout).expect("UTF-8 YAML");
+
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let committed = std::fs::read_to_string(workspace.join(CRDS_FILE))
+        .unwrap_or_else(|error| panic!("read {CRDS_FILE}: {error}"));
+    assert!(
+        committed == generated,
+        "{CRDS_FILE} is out of date with the API types; regenerate it with\n\n    \
+         cargo run -p wasm-issuer -- crds > {CRDS_FILE}\n"
+    );
+}

@@ -1,0 +1,30 @@
+//! The `wasm-issuer.dev/v1alpha1` API: what users write and what the controller reports.
+//!
+//! - [`WasmIssuer`] (namespaced) and [`WasmClusterIssuer`] (cluster-scoped)
+//!   share one spec, [`IssuerSpec`], and one status, [`IssuerStatus`].
+//! - [`IssuerSpec::validate`] turns the spec's strings into the runtime's
+//!   types, or an [`InvalidSpec`] naming the field.
+//! - [`crds`] gives both CustomResourceDefinitions, as `wasm-issuer crds` prints them.
+
+mod condition;
+mod issuer;
+mod schema;
+mod spec;
+mod status;
+mod validation;
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::CustomResourceExt;
+
+pub use condition::{Condition, ConditionStatus, READY, reason};
+pub use issuer::{
+    IssuerResource, WasmClusterIssuer, WasmClusterIssuerSpec, WasmIssuer, WasmIssuerSpec,
+};
+pub use spec::{ConfigMapPluginSource, IssuerSpec, KeyGrant, PluginLimits, PluginSpec};
+pub use status::IssuerStatus;
+pub use validation::{InvalidSpec, PluginSource, ValidSpec};
+
+/// Both CustomResourceDefinitions, namespaced kind first.
+pub fn crds() -> [CustomResourceDefinition; 2] {
+    [WasmIssuer::crd(), WasmClusterIssuer::crd()]
+}

@@ -1,0 +1,221 @@
+//! From the spec's strings to the runtime's types, with errors that name the
+//! field: they become the message of the issuer's Failed condition.
+
+use std::time::Duration;
+
+use wasm_issuer_runtime::{InvalidQuantity, Limits};
+
+use super::spec::{ConfigMapPluginSource, IssuerSpec, PluginLimits, PluginSpec};
+
+const MEMORY_FIELD: &str = "spec.plugin.limits.memory";
+const TIMEOUT_FIELD: &str = "spec.plugin.limits.timeout";
+const CHECK_INTERVAL_FIELD: &str = "spec.checkInterval";
+
+/// A spec the controller cannot serve with; the message names the field.
+///
+/// The causes are part of the message rather than `source()`s: the message is
+/// shown alone, in a condition, where a chain would be lost.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum InvalidSpec {
+    /// No plugin source is set (the CRD's validation rule normally refuses this).
+    #[error("spec.plugin: no plugin source is set; set spec.plugin.configMap")]
+    NoPluginSource,
+    #[error("{field}: {cause}")]
+    Memory {
+        field: &'static str,
+        cause: InvalidQuantity,
+    },
+    #[error("{field}: {value:?} is not a duration such as 2s, 10m or 1h30m: {cause}")]
+    Duration {
+        field: &'static str,
+        value: String,
+        cause: humantime::DurationError,
+    },
+    #[error("{field}: must be greater than zero")]
+    Zero { field: &'static str },
+}
+
+/// Where the plugin's bytes come from: exactly one of the spec's sources.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PluginSource<'a> {
+    ConfigMap(&'a ConfigMapPluginSource),
+}
+
+/// An [`IssuerSpec`] whose values all parsed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ValidSpec<'a> {
+    pub source: PluginSource<'a>,
+    pub limits: Limits,
+    pub check_interval: Duration,
+}
+
+impl IssuerSpec {
+    /// Parses every value of the spec; the first bad one is the error.
+    pub fn validate(&self) -> Result<ValidSpec<'_>, InvalidSpec> {
+        Ok(ValidSpec {
+            source: self.plugin.source()?,
+            limits: self.plugin.limits.to_runtime()?,
+            check_interval: parse_duration(CHECK_INTERVAL_FIELD, &self.check_interval)?,
+        })
+    }
+}
+
+impl PluginSpec {
+    /// The one plugin source that is set.
+    pub fn source(&self) -> Result<PluginSource<'_>, InvalidSpec> {
+        self.config_map
+            .as_ref()
+            .map(PluginSource::ConfigMap)
+            .ok_or(InvalidSpec::NoPluginSource)
+    }
+}
+
+impl PluginLimits {
+    /// The runtime's limits; what users cannot set keeps the runtime's default.
+    pub fn to_runtime(&self) -> Result<Limits, InvalidSpec> {
+        let memory_bytes =
+            Limits::parse_memory(&self.memory).map_err(|cause| InvalidSpec::Memory {
+                field: MEMORY_FIELD,
+                cause,
+            })?;
+        if memory_bytes == 0 {
+            return Err(InvalidSpec::Zero {
+                field: MEMORY_FIELD,
+            });
+        }
+        Ok(Limits {
+            memory_bytes,
+            timeout: parse_duration(TIMEOUT_FIELD, &self.timeout)?,
+            ..Limits::default()
+        })
+    }
+}
+
+/// A positive Go-style duration (`2s`, `10m`, `1h30m`, `500ms`).
+fn parse_duration(field: &'static str, value: &str) -> Result<Duration, InvalidSpec> {
+    let duration = humantime::parse_duration(value).map_err(|cause| InvalidSpec::Duration {
+        field,
+        value: value.to_owned(),
+        cause,
+    })?;
+    if duration.is_zero() {
+        return Err(InvalidSpec::Zero { field });
+    }
+    Ok(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// A spec as a user writes it, on top of the minimal one.
+    fn spec(overrides: serde_json::Value) -> IssuerSpec {
+        let mut spec =
+            json!({"plugin": {"configMap": {"name": "ca-plugin", "key": "plugin.wasm"}}});
+        merge(&mut spec, overrides);
+        serde_json::from_value(spec).expect("a well-formed spec")
+    }
+
+    fn merge(base: &mut serde_json::Value, overrides: serde_json::Value) {
+        match (base, overrides) {
+            (serde_json::Value::Object(base), serde_json::Value::Object(overrides)) => {
+                for (key, value) in overrides {
+                    merge(base.entry(key).or_insert(serde_json::Value::Null), value);
+                }
+            }
+            (base, overrides) => *base = overrides,
+        }
+    }
+
+    /// The limits and check interval of a valid spec with `overrides`.
+    fn parsed(overrides: serde_json::Value) -> (Limits, Duration) {
+        let spec = spec(overrides);
+        let valid = spec.validate().expect("valid");
+        (valid.limits, valid.check_interval)
+    }
+
+    #[test]
+    fn defaults_are_the_runtimes() {
+        assert_eq!(
+            parsed(json!({})),
+            (Limits::default(), Duration::from_secs(600))
+        );
+    }
+
+    #[test]
+    fn reads_the_configmap_source() {
+        let spec = spec(json!({}));
+        let valid = spec.validate().expect("valid");
+        let PluginSource::ConfigMap(source) = valid.source;
+        assert_eq!(
+            (source.name.as_str(), source.key.as_str()),
+            ("ca-plugin", "plugin.wasm")
+        );
+    }
+
+    #[test]
+    fn parses_go_style_values() {
+        let (limits, check_interval) = parsed(json!({
+            "plugin": {"limits": {"memory": "1Gi", "timeout": "500ms"}},
+            "checkInterval": "1h30m",
+        }));
+        assert_eq!(limits.memory_bytes, 1 << 30);
+        assert_eq!(limits.timeout, Duration::from_millis(500));
+        assert_eq!(check_interval, Duration::from_secs(90 * 60));
+    }
+
+    #[test]
+    fn a_partial_limits_keeps_the_other_default() {
+        let (limits, _) = parsed(json!({"plugin": {"limits": {"timeout": "5s"}}}));
+        assert_eq!(limits.memory_bytes, Limits::default().memory_bytes);
+        assert_eq!(limits.timeout, Duration::from_secs(5));
+    }
+
+    /// The message of the error a spec with `overrides` gets.
+    fn error(overrides: serde_json::Value) -> String {
+        spec(overrides).validate().expect_err("invalid").to_string()
+    }
+
+    #[test]
+    fn errors_name_the_field_and_the_value() {
+        assert_eq!(
+            error(json!({"plugin": {"limits": {"memory": "64MB"}}})),
+            "spec.plugin.limits.memory: \"64MB\" is not a memory quantity such as 64Mi, 1Gi or 500M"
+        );
+        let timeout = error(json!({"plugin": {"limits": {"timeout": "soon"}}}));
+        assert!(
+            timeout.starts_with("spec.plugin.limits.timeout: \"soon\" is not a duration"),
+            "{timeout}"
+        );
+        let interval = error(json!({"checkInterval": "10"}));
+        assert!(
+            interval.starts_with("spec.checkInterval: \"10\" is not a duration"),
+            "{interval}"
+        );
+    }
+
+    #[test]
+    fn zero_is_refused() {
+        assert_eq!(
+            error(json!({"plugin": {"limits": {"memory": "0"}}})),
+            "spec.plugin.limits.memory: must be greater than zero"
+        );
+        assert_eq!(
+            error(json!({"plugin": {"limits": {"timeout": "0s"}}})),
+            "spec.plugin.limits.timeout: must be greater than zero"
+        );
+        assert_eq!(
+            error(json!({"checkInterval": "0m"})),
+            "spec.checkInterval: must be greater than zero"
+        );
+    }
+
+    #[test]
+    fn a_spec_without_a_source_is_invalid() {
+        let mut spec = spec(json!({}));
+        spec.plugin.config_map = None;
+        assert!(matches!(spec.validate(), Err(InvalidSpec::NoPluginSource)));
+    }
+}
