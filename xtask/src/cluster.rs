@@ -44,12 +44,12 @@ pub fn run(action: Action) -> anyhow::Result<()> {
 }
 
 /// Our CRDs, as `wasm-issuer crds` wrote them to `deploy/crds/`.
-fn crds() -> anyhow::Result<Vec<PathBuf>> {
+pub fn crds() -> anyhow::Result<Vec<PathBuf>> {
     Ok(yaml_files(&workspace::root().join("deploy").join("crds"))?)
 }
 
 /// `<workspace>/target/cluster`: per checkout, next to the build output, out of git.
-fn state_dir() -> PathBuf {
+pub fn state_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(|workspace| workspace.join("target").join("cluster"))

@@ -19,8 +19,9 @@ struct Cli {
 enum Command {
     /// Build every plugin into target/plugins/<name>.wasm (test fixtures into target/test-plugins/).
     Plugins,
-    /// Run the main job: issue a certificate through the `ca` plugin.
-    Demo,
+    /// Run the main job: a local control plane, the controller, a WasmIssuer
+    /// with the `ca` plugin and a cert-manager Certificate issued by it.
+    Demo(demo::Args),
     /// Install what the tests need, then run every test.
     Test,
     /// A local control plane (etcd, kube-apiserver, cert-manager) for humans and scripts.
@@ -33,7 +34,7 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Plugins => plugins::build_all().map(|_| ()),
-        Command::Demo => demo::run(),
+        Command::Demo(args) => demo::run(args),
         Command::Test => test::run(),
         Command::Cluster { action } => cluster::run(action),
     }

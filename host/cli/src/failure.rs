@@ -16,6 +16,8 @@ pub enum Class {
     Plugin,
     /// A granted key could not be loaded (issuer configuration).
     Key,
+    /// The cluster could not be reached or the controller could not run there.
+    Cluster,
     /// The plugin's call failed with this contract class.
     Call(ErrorClass),
     /// Something the program makes itself failed: a bug to report.
@@ -28,6 +30,7 @@ impl fmt::Display for Class {
             Self::Input => f.write_str("input"),
             Self::Plugin => f.write_str("plugin"),
             Self::Key => f.write_str("key"),
+            Self::Cluster => f.write_str("cluster"),
             Self::Call(class) => class.fmt(f),
             Self::Internal => f.write_str("internal"),
         }

@@ -80,17 +80,8 @@ impl RequestArgs {
     }
 
     fn usages(&self) -> Result<Vec<Usage>, Failure> {
-        if self.usages.is_empty() {
-            return Ok(vec![Usage::DigitalSignature, Usage::KeyEncipherment]);
-        }
-        self.usages
-            .iter()
-            .map(|name| {
-                Usage::from_cert_manager(name).ok_or_else(|| {
-                    Failure::new(Class::Input, anyhow::anyhow!("unknown usage {name:?}"))
-                })
-            })
-            .collect()
+        Usage::from_cert_manager_list(&self.usages)
+            .map_err(|name| Failure::new(Class::Input, anyhow::anyhow!("unknown usage {name:?}")))
     }
 
     fn config(&self) -> Result<String, Failure> {

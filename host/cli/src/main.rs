@@ -1,4 +1,4 @@
-//! `wasm-issuer`: the controller (coming), and the plugin author's tools.
+//! `wasm-issuer`: the controller, and the plugin author's tools.
 //!
 //! Errors become one line on stderr naming the cause and its class; the exit
 //! code says what kind of failure it was (see [`failure::Failure`]).
@@ -6,6 +6,7 @@
 mod commands;
 mod failure;
 mod local_request;
+mod logging;
 
 use std::process::ExitCode;
 
@@ -24,6 +25,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the controller: sign cert-manager CertificateRequests for
+    /// WasmIssuers and WasmClusterIssuers.
+    Controller(commands::controller::Args),
     /// Sign a CSR with a signer plugin, locally, with production limits.
     Sign(commands::sign::Args),
     /// Evaluate a policy plugin against a CSR: prints `allow` or `deny: <reason>`.
@@ -35,14 +39,13 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let outcome = match Cli::parse().command {
+    let cli = Cli::parse();
+    match &cli.command {
+        Command::Controller(args) => logging::init(args.log_format, "info"),
+        _ => logging::init(logging::LogFormat::Text, "warn"),
+    }
+    let outcome = match cli.command {
+        Command::Controller(args) => commands::controller::run(args),
         Command::Sign(args) => commands::sign::run(args),
         Command::Policy(args) => commands::policy::run(args),
         Command::Inspect(args) => commands::inspect::run(args),

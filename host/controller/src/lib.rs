@@ -1,8 +1,32 @@
 //! The wasm-issuer controller.
 //!
-//! [`api`] holds the custom resources it serves, `WasmIssuer` and
-//! `WasmClusterIssuer` (group `wasm-issuer.dev`, version `v1alpha1`), derived
-//! from Rust types so that the CRDs in `deploy/crds/` are generated, never
-//! hand-written (`wasm-issuer crds`). The reconcilers will live beside it.
+//! - [`api`]: the custom resources it serves, `WasmIssuer` and
+//!   `WasmClusterIssuer` (group `wasm-issuer.dev`, version `v1alpha1`),
+//!   derived from Rust types (`wasm-issuer crds`), and the part of
+//!   cert-manager's `CertificateRequest` it reads and writes.
+//! - `issuer`: the issuer reconciler (load the plugin, check it, Ready).
+//! - `certificate_request`: the CertificateRequest reconciler, in the
+//!   contract's order, with status written by server-side apply.
+//! - `issuer_states`: what the first tells the second: which issuers may
+//!   sign, with which plugin.
+//! - [`run`]: all of it together, until shutdown.
 
 pub mod api;
+mod certificate_request;
+mod client;
+mod context;
+mod error;
+mod events;
+mod issuer;
+mod issuer_key;
+mod issuer_states;
+mod options;
+mod plugins;
+mod run;
+
+pub use certificate_request::RETRYING_SINCE;
+pub use client::{RateLimit, client};
+pub use error::Error;
+pub use issuer_key::{CLUSTER_KIND, GROUP, NAMESPACED_KIND};
+pub use options::{FIELD_MANAGER, Options};
+pub use run::run;

@@ -98,6 +98,21 @@ impl Usage {
         Self::ALL.into_iter().find(|u| u.as_cert_manager() == name)
     }
 
+    /// What cert-manager asks for when a request names no usages.
+    pub const CERT_MANAGER_DEFAULT: [Usage; 2] = [Usage::DigitalSignature, Usage::KeyEncipherment];
+
+    /// A request's `spec.usages`: cert-manager's default when empty; the
+    /// first unknown name is the error.
+    pub fn from_cert_manager_list(names: &[String]) -> std::result::Result<Vec<Usage>, String> {
+        if names.is_empty() {
+            return Ok(Self::CERT_MANAGER_DEFAULT.to_vec());
+        }
+        names
+            .iter()
+            .map(|name| Self::from_cert_manager(name).ok_or_else(|| name.clone()))
+            .collect()
+    }
+
     /// cert-manager's name for the usage, as in `spec.usages`.
     pub fn as_cert_manager(&self) -> &'static str {
         match self {
@@ -222,6 +237,24 @@ pub(crate) fn from_extended_key_usage(value: &[u8]) -> Result<Vec<Usage>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_usage_list_defaults_like_cert_manager_and_names_the_unknown() {
+        assert_eq!(
+            Usage::from_cert_manager_list(&[]),
+            Ok(Usage::CERT_MANAGER_DEFAULT.to_vec())
+        );
+        let names = ["server auth".to_owned(), "client auth".to_owned()];
+        assert_eq!(
+            Usage::from_cert_manager_list(&names),
+            Ok(vec![Usage::ServerAuth, Usage::ClientAuth])
+        );
+        let bad = ["server auth".to_owned(), "flying".to_owned()];
+        assert_eq!(
+            Usage::from_cert_manager_list(&bad),
+            Err("flying".to_owned())
+        );
+    }
 
     #[test]
     fn cert_manager_names_round_trip() {

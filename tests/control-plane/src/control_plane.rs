@@ -32,6 +32,36 @@ const CRDS_ESTABLISHED: Duration = Duration::from_secs(60);
 const CONTROLLER_READY: Duration = Duration::from_secs(60);
 const POLL: Duration = Duration::from_millis(200);
 
+/// How to start a [`ControlPlane`]. `Options::default()` is what
+/// [`ControlPlane::start`] and [`shared`](crate::shared) use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Whether cert-manager's approver (`certificaterequests-approver`) runs
+    /// and approves every CertificateRequest not yet approved or denied.
+    /// Default `true`. With `false` the controller runs with
+    /// `--controllers=*,-certificaterequests-approver`, as a real cluster
+    /// with its own approver (approver-policy) does: requests stay
+    /// unapproved until a test sets `Approved` or `Denied` itself.
+    pub auto_approve: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { auto_approve: true }
+    }
+}
+
+impl Options {
+    /// The controllers cert-manager-controller runs, as its `--controllers` value.
+    fn controllers(&self) -> &'static str {
+        if self.auto_approve {
+            "*"
+        } else {
+            "*,-certificaterequests-approver"
+        }
+    }
+}
+
 /// A running control plane. Dropping it kills its processes and removes its
 /// directory (unless [`KEEP_ENV`] is set); if this process exits without
 /// dropping it (a `static`, an abort, a kill), its supervisor does the same
@@ -100,12 +130,23 @@ impl ControlPlane {
     /// Builds the binaries if needed, then starts etcd, kube-apiserver and the
     /// cert-manager controller, with cert-manager's CRDs installed and the
     /// `cert-manager` namespace created. Returns once the controller reports
-    /// ready (its informers have synced).
+    /// ready (its informers have synced). Same as
+    /// `start_with(Options::default())`: cert-manager approves every request.
     pub async fn start() -> Result<Self, Error> {
-        Self::start_in(Placement::Temporary).await
+        Self::start_with(Options::default()).await
+    }
+
+    /// [`start`](Self::start) with `options`, e.g. without cert-manager's
+    /// approver: `ControlPlane::start_with(Options { auto_approve: false })`.
+    pub async fn start_with(options: Options) -> Result<Self, Error> {
+        Self::start_in_with(Placement::Temporary, options).await
     }
 
     pub(crate) async fn start_in(placement: Placement) -> Result<Self, Error> {
+        Self::start_in_with(placement, Options::default()).await
+    }
+
+    async fn start_in_with(placement: Placement, options: Options) -> Result<Self, Error> {
         let binaries = tokio::task::spawn_blocking(build::ensure_binaries)
             .await
             .map_err(|panic| {
@@ -144,7 +185,7 @@ impl ControlPlane {
         let ports = Ports::pick()?;
         let kubeconfig = root.join("kubeconfig");
         write_kubeconfig(&kubeconfig, ports.apiserver, &pki)?;
-        tracing::info!(dir = %root.display(), apiserver = ports.apiserver, "starting control plane");
+        tracing::info!(dir = %root.display(), apiserver = ports.apiserver, ?options, "starting control plane");
 
         group.spawn(
             "etcd",
@@ -173,7 +214,7 @@ impl ControlPlane {
         };
         control_plane.wait_for_apiserver().await?;
         control_plane
-            .bootstrap(&binaries, ports.controller_health)
+            .bootstrap(&binaries, ports.controller_health, &options)
             .await?;
         tracing::info!(kubeconfig = %control_plane.kubeconfig.display(), "control plane ready");
         Ok(control_plane)
@@ -269,7 +310,12 @@ impl ControlPlane {
     }
 
     /// Namespace, CRDs, then the controller (whose informers need the CRDs).
-    async fn bootstrap(&mut self, binaries: &Binaries, health_port: u16) -> Result<(), Error> {
+    async fn bootstrap(
+        &mut self,
+        binaries: &Binaries,
+        health_port: u16,
+        options: &Options,
+    ) -> Result<(), Error> {
         let namespaces: Api<Namespace> = Api::all(self.client().await?);
         let namespace = serde_json::json!({
             "apiVersion": "v1",
@@ -292,6 +338,7 @@ impl ControlPlane {
             format!("--kubeconfig={}", self.kubeconfig.display()),
             format!("--cluster-resource-namespace={CLUSTER_RESOURCE_NAMESPACE}"),
             format!("--health-address={health}"),
+            format!("--controllers={}", options.controllers()),
             "--v=2".to_string(),
         ];
         let log = self.log_dir().join("cert-manager-controller.log");

@@ -3,8 +3,12 @@
 //! proxy and run as local processes (no containers, no nodes).
 //!
 //! - [`ensure_binaries`] builds (or finds in the cache) the binaries.
-//! - [`ControlPlane::start`] starts a private control plane; [`shared`] gives
-//!   the test binary's shared one, and [`unique_namespace`] a namespace per test.
+//! - [`ControlPlane::start`] starts a private control plane
+//!   ([`ControlPlane::start_with`] takes [`Options`], e.g. no auto-approval);
+//!   [`shared`] gives the test binary's shared one,
+//!   [`shared_without_auto_approval`] a shared one whose CertificateRequests
+//!   the tests approve or deny themselves, and [`unique_namespace`] a
+//!   namespace per test.
 //! - [`local::up`] / [`local::down`] run a detached cluster for `cargo xtask cluster`.
 //!
 //! See docs/control-plane.md for how it works and what it costs.
@@ -18,6 +22,6 @@ mod process;
 mod shared;
 
 pub use build::{Binaries, Versions, cache_dir, ensure_binaries};
-pub use control_plane::{CLUSTER_RESOURCE_NAMESPACE, ControlPlane, KEEP_ENV, yaml_files};
+pub use control_plane::{CLUSTER_RESOURCE_NAMESPACE, ControlPlane, KEEP_ENV, Options, yaml_files};
 pub use error::Error;
-pub use shared::{shared, unique_namespace};
+pub use shared::{shared, shared_without_auto_approval, unique_namespace};

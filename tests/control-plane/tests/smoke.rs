@@ -1,5 +1,7 @@
 //! Smoke tests on the real stack: etcd, kube-apiserver and cert-manager's
 //! controllers, shared by the tests of this binary, a namespace per test.
+//! One test uses the second shared control plane, without cert-manager's
+//! approver, and approves its request itself.
 
 use std::path::Path;
 use std::process::Command;
@@ -8,15 +10,31 @@ use std::time::Duration;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, PostParams};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{
+    Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams,
+};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
-use serde_json::json;
-use wasm_issuer_testenv::{ControlPlane, shared, unique_namespace};
+use serde_json::{Value, json};
+use wasm_issuer_testenv::{ControlPlane, shared, shared_without_auto_approval, unique_namespace};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long an unapproved request is watched for conditions it must not get.
+const UNAPPROVED_WATCH: Duration = Duration::from_secs(3);
+
+/// A namespace on the shared control plane (cert-manager approves everything).
 async fn setup(prefix: &str) -> (&'static ControlPlane, kube::Client, String) {
     let control_plane = shared().await.expect("start the shared control plane");
+    setup_on(control_plane, prefix).await
+}
+
+/// A namespace on `control_plane`, with an admin client.
+async fn setup_on(
+    control_plane: &'static ControlPlane,
+    prefix: &str,
+) -> (&'static ControlPlane, kube::Client, String) {
     let client = control_plane.client().await.expect("admin client");
     let namespace = unique_namespace(&client, prefix)
         .await
@@ -43,6 +61,21 @@ async fn create(
     api
 }
 
+/// The object's `status.conditions` (empty if it has none).
+fn conditions(object: &DynamicObject) -> Vec<Value> {
+    object.data["status"]["conditions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Whether `conditions` has `type_` with status True.
+fn is_true(conditions: &[Value], type_: &str) -> bool {
+    conditions
+        .iter()
+        .any(|c| c["type"] == type_ && c["status"] == "True")
+}
+
 /// Waits until the object's status has condition `type_` with status True.
 async fn wait_for_condition(
     control_plane: &ControlPlane,
@@ -52,15 +85,8 @@ async fn wait_for_condition(
 ) {
     let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
     loop {
-        let object = api.get(name).await.expect("get object");
-        let conditions = object.data["status"]["conditions"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        if conditions
-            .iter()
-            .any(|c| c["type"] == type_ && c["status"] == "True")
-        {
+        let conditions = conditions(&api.get(name).await.expect("get object"));
+        if is_true(&conditions, type_) {
             return;
         }
         assert!(
@@ -88,6 +114,21 @@ fn make_ca() -> (String, String) {
     (cert.pem(), key.serialize_pem())
 }
 
+/// Asserts that `openssl verify` accepts `cert` (PEM) as issued by `ca` (PEM).
+fn assert_verifies(ca: &str, cert: &[u8]) {
+    let work = tempfile::tempdir().expect("temp dir");
+    let (ca_file, cert_file) = (work.path().join("ca.crt"), work.path().join("tls.crt"));
+    std::fs::write(&ca_file, ca).expect("write ca.crt");
+    std::fs::write(&cert_file, cert).expect("write tls.crt");
+    let verify = openssl_verify(&ca_file, &cert_file);
+    assert!(
+        verify.status.success(),
+        "openssl verify failed: {}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}
+
 fn openssl_verify(ca: &Path, cert: &Path) -> std::process::Output {
     Command::new("openssl")
         .arg("verify")
@@ -96,6 +137,107 @@ fn openssl_verify(ca: &Path, cert: &Path) -> std::process::Output {
         .arg(cert)
         .output()
         .expect("run `openssl` (required by this test: install openssl)")
+}
+
+/// Creates a CA Secret and a cert-manager CA Issuer, both named `name`, waits
+/// until the Issuer is Ready, and returns the CA certificate (PEM).
+async fn create_ca_issuer(
+    control_plane: &ControlPlane,
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+) -> String {
+    let (ca_cert, ca_key) = make_ca();
+    let ca_secret: Secret = serde_json::from_value(json!({
+        "metadata": { "name": name },
+        "type": "kubernetes.io/tls",
+        "data": {
+            "tls.crt": ByteString(ca_cert.clone().into_bytes()),
+            "tls.key": ByteString(ca_key.into_bytes()),
+        },
+    }))
+    .expect("a valid Secret");
+    Api::<Secret>::namespaced(client.clone(), namespace)
+        .create(&PostParams::default(), &ca_secret)
+        .await
+        .expect("create CA Secret");
+
+    let issuers = create(
+        client,
+        namespace,
+        "Issuer",
+        json!({
+            "apiVersion": "cert-manager.io/v1",
+            "kind": "Issuer",
+            "metadata": { "name": name },
+            "spec": { "ca": { "secretName": name } },
+        }),
+    )
+    .await;
+    wait_for_condition(control_plane, &issuers, name, "Ready").await;
+    ca_cert
+}
+
+/// Creates CertificateRequest `name` for a fresh key and `dns_name`, to `issuer_ref`.
+async fn create_certificate_request(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    dns_name: &str,
+    issuer_ref: Value,
+) -> Api<DynamicObject> {
+    let key = KeyPair::generate().expect("key");
+    let mut params = CertificateParams::new(vec![dns_name.to_string()]).expect("CSR params");
+    params.distinguished_name.push(DnType::CommonName, dns_name);
+    let csr = params
+        .serialize_request(&key)
+        .expect("CSR")
+        .pem()
+        .expect("CSR PEM");
+    create(
+        client,
+        namespace,
+        "CertificateRequest",
+        json!({
+            "apiVersion": "cert-manager.io/v1",
+            "kind": "CertificateRequest",
+            "metadata": { "name": name },
+            "spec": {
+                "request": ByteString(csr.into_bytes()),
+                "issuerRef": issuer_ref,
+            },
+        }),
+    )
+    .await
+}
+
+/// Approves CertificateRequest `name` as an approver (approver-policy) does:
+/// adds condition Approved=True through the `status` subresource. Server-side
+/// apply merges it into the existing conditions (a list keyed by `type`).
+async fn approve(requests: &Api<DynamicObject>, name: &str) {
+    let now = serde_json::to_value(Time(Timestamp::now())).expect("a timestamp");
+    let status = json!({
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "CertificateRequest",
+        "metadata": { "name": name },
+        "status": {
+            "conditions": [{
+                "type": "Approved",
+                "status": "True",
+                "reason": "WasmIssuerTests",
+                "message": "approved by the wasm-issuer smoke tests",
+                "lastTransitionTime": now,
+            }],
+        },
+    });
+    requests
+        .patch_status(
+            name,
+            &PatchParams::apply("wasm-issuer-tests"),
+            &Patch::Apply(&status),
+        )
+        .await
+        .unwrap_or_else(|err| panic!("approve {name}: {err}"));
 }
 
 #[tokio::test]
@@ -127,36 +269,7 @@ async fn apiserver_reports_its_real_version() {
 #[tokio::test]
 async fn certificate_from_in_tree_ca_issuer_becomes_ready_and_verifies() {
     let (control_plane, client, namespace) = setup("ca-issuer").await;
-    let (ca_cert, ca_key) = make_ca();
-
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), &namespace);
-    let ca_secret: Secret = serde_json::from_value(json!({
-        "metadata": { "name": "smoke-ca" },
-        "type": "kubernetes.io/tls",
-        "data": {
-            "tls.crt": ByteString(ca_cert.clone().into_bytes()),
-            "tls.key": ByteString(ca_key.into_bytes()),
-        },
-    }))
-    .expect("a valid Secret");
-    secrets
-        .create(&PostParams::default(), &ca_secret)
-        .await
-        .expect("create CA Secret");
-
-    let issuers = create(
-        &client,
-        &namespace,
-        "Issuer",
-        json!({
-            "apiVersion": "cert-manager.io/v1",
-            "kind": "Issuer",
-            "metadata": { "name": "smoke-ca" },
-            "spec": { "ca": { "secretName": "smoke-ca" } },
-        }),
-    )
-    .await;
-    wait_for_condition(control_plane, &issuers, "smoke-ca", "Ready").await;
+    let ca_cert = create_ca_issuer(control_plane, &client, &namespace, "smoke-ca").await;
 
     let certificates = create(
         &client,
@@ -177,53 +290,77 @@ async fn certificate_from_in_tree_ca_issuer_becomes_ready_and_verifies() {
     .await;
     wait_for_condition(control_plane, &certificates, "web", "Ready").await;
 
-    let issued = secrets.get("web-tls").await.expect("get the issued Secret");
+    let issued = Api::<Secret>::namespaced(client, &namespace)
+        .get("web-tls")
+        .await
+        .expect("get the issued Secret");
     let data = issued.data.expect("issued Secret data");
-    let work = tempfile::tempdir().expect("temp dir");
-    let (ca_file, cert_file) = (work.path().join("ca.crt"), work.path().join("tls.crt"));
-    std::fs::write(&ca_file, &ca_cert).expect("write ca.crt");
-    std::fs::write(&cert_file, &data["tls.crt"].0).expect("write tls.crt");
-    let verify = openssl_verify(&ca_file, &cert_file);
-    assert!(
-        verify.status.success(),
-        "openssl verify failed: {}{}",
-        String::from_utf8_lossy(&verify.stdout),
-        String::from_utf8_lossy(&verify.stderr)
-    );
+    assert_verifies(&ca_cert, &data["tls.crt"].0);
 }
 
 #[tokio::test]
 async fn certificate_request_is_approved() {
     let (control_plane, client, namespace) = setup("approval").await;
-    let key = KeyPair::generate().expect("key");
-    let mut params =
-        CertificateParams::new(vec!["approved.example.test".to_string()]).expect("CSR params");
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "approved.example.test");
-    let csr = params
-        .serialize_request(&key)
-        .expect("CSR")
-        .pem()
-        .expect("CSR PEM");
-
     // The issuer need not exist: approval comes before (and apart from) signing.
-    let requests = create(
+    let requests = create_certificate_request(
         &client,
         &namespace,
-        "CertificateRequest",
-        json!({
-            "apiVersion": "cert-manager.io/v1",
-            "kind": "CertificateRequest",
-            "metadata": { "name": "direct" },
-            "spec": {
-                "request": ByteString(csr.into_bytes()),
-                "issuerRef": { "name": "nobody", "kind": "Issuer", "group": "example.test" },
-            },
-        }),
+        "direct",
+        "approved.example.test",
+        json!({ "name": "nobody", "kind": "Issuer", "group": "example.test" }),
     )
     .await;
     wait_for_condition(control_plane, &requests, "direct", "Approved").await;
+}
+
+#[tokio::test]
+async fn without_auto_approval_a_request_waits_until_approved_then_issues() {
+    let control_plane = shared_without_auto_approval()
+        .await
+        .expect("start the shared control plane without auto-approval");
+    let (control_plane, client, namespace) = setup_on(control_plane, "manual-approval").await;
+    let ca_cert = create_ca_issuer(control_plane, &client, &namespace, "manual-ca").await;
+    let requests = create_certificate_request(
+        &client,
+        &namespace,
+        "manual",
+        "manual.example.test",
+        json!({ "name": "manual-ca", "kind": "Issuer", "group": "cert-manager.io" }),
+    )
+    .await;
+
+    // Nobody approves it, so the CA issuer must not sign it.
+    tokio::time::sleep(UNAPPROVED_WATCH).await;
+    let pending = requests.get("manual").await.expect("get the request");
+    let before = conditions(&pending);
+    assert!(
+        !before.iter().any(|c| c["type"] == "Approved"),
+        "approved without an approver: {before:?}; logs in {}",
+        control_plane.log_dir().display()
+    );
+    assert!(
+        !is_true(&before, "Ready"),
+        "issued without approval: {before:?}"
+    );
+    assert!(
+        pending.data["status"]["certificate"].is_null(),
+        "a certificate without approval: {:?}",
+        pending.data["status"]
+    );
+
+    approve(&requests, "manual").await;
+    wait_for_condition(control_plane, &requests, "manual", "Ready").await;
+
+    let issued = requests.get("manual").await.expect("get the request");
+    let after = conditions(&issued);
+    assert!(
+        is_true(&after, "Approved"),
+        "our Approved condition is gone: {after:?}"
+    );
+    let certificate: ByteString =
+        serde_json::from_value(issued.data["status"]["certificate"].clone())
+            .expect("status.certificate (base64 PEM)");
+    assert_verifies(&ca_cert, &certificate.0);
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod controller;
 pub mod crds;
 pub mod inspect;
 pub mod policy;

@@ -6,6 +6,7 @@
 //!   types, or an [`InvalidSpec`] naming the field.
 //! - [`crds`] gives both CustomResourceDefinitions, as `wasm-issuer crds` prints them.
 
+mod certificate_request;
 mod condition;
 mod issuer;
 mod schema;
@@ -16,6 +17,10 @@ mod validation;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
+pub use certificate_request::{
+    CERT_MANAGER_GROUP, CertificateRequest, CertificateRequestSpec, CertificateRequestStatus,
+    IssuerReference, RequestCondition, condition_type, request_reason,
+};
 pub use condition::{Condition, ConditionStatus, READY, reason};
 pub use issuer::{
     IssuerResource, WasmClusterIssuer, WasmClusterIssuerSpec, WasmIssuer, WasmIssuerSpec,

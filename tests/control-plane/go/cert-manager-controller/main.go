@@ -9,6 +9,12 @@
 // need: no leader election, no webhook, no ACME, no Vault/Venafi, no
 // ingress/gateway shims.
 //
+// --controllers picks which of them run, with the semantics of cert-manager's
+// own flag: a comma-separated list where "*" means every controller in
+// enabled, "-name" disables one and a plain name enables one. The default, "*",
+// runs them all; "*,-certificaterequests-approver" leaves approval to someone
+// else (a test, or approver-policy in a real cluster).
+//
 // It serves GET /readyz on --health-address: 200 once every informer cache
 // has synced, so the test harness knows the controllers are watching.
 package main
@@ -22,6 +28,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -47,8 +55,9 @@ import (
 	_ "github.com/cert-manager/cert-manager/pkg/issuer/ca"
 )
 
-// enabled lists the controllers this binary runs. Importing a controller
-// package registers it with controller.Known(); naming it here runs it.
+// enabled lists the controllers this binary can run, and runs by default (the
+// "*" of --controllers). Importing a controller package registers it with
+// controller.Known(); naming it here makes it available.
 var enabled = []string{
 	// The Certificate lifecycle: Certificate -> CertificateRequest -> Secret.
 	trigger.ControllerName,
@@ -71,6 +80,9 @@ func main() {
 		"namespace holding the Secrets that ClusterIssuers refer to")
 	healthAddress := flag.String("health-address", "127.0.0.1:0", "listen address for GET /readyz")
 	workers := flag.Int("workers", 5, "workers per controller")
+	controllers := flag.String("controllers", "*",
+		`comma-separated controllers to run: "*" for all of `+strings.Join(enabled, ", ")+
+			`; "-name" to disable one, "name" to enable one (e.g. "*,-certificaterequests-approver")`)
 	klog.InitFlags(flag.CommandLine)
 	flag.Parse()
 
@@ -81,15 +93,69 @@ func main() {
 	defer stop()
 	ctx = logf.NewContext(ctx, klog.Background(), "cert-manager-controller")
 
-	if err := run(ctx, *kubeconfig, *clusterResourceNamespace, *healthAddress, *workers); err != nil {
+	chosen, err := selectControllers(*controllers)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cert-manager-controller: --controllers:", err)
+		os.Exit(2)
+	}
+
+	if err := run(ctx, *kubeconfig, *clusterResourceNamespace, *healthAddress, *workers, chosen); err != nil {
 		fmt.Fprintln(os.Stderr, "cert-manager-controller:", err)
 		logf.FlushLogs()
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, kubeconfig, clusterResourceNamespace, healthAddress string, workers int) error {
+// selectControllers resolves a --controllers value as cert-manager does:
+// "*" adds every controller in enabled, "name" adds one, "-name" removes one.
+// Removals win whatever their position. Unknown names are errors, so a typo
+// never silently keeps a controller running. The result keeps enabled's order.
+func selectControllers(spec string) ([]string, error) {
+	add := map[string]bool{}
+	remove := map[string]bool{}
+	for _, item := range strings.Split(spec, ",") {
+		item = strings.TrimSpace(item)
+		switch {
+		case item == "":
+			continue
+		case item == "*":
+			for _, name := range enabled {
+				add[name] = true
+			}
+		case strings.HasPrefix(item, "-"):
+			name := strings.TrimPrefix(item, "-")
+			if !slices.Contains(enabled, name) {
+				return nil, fmt.Errorf("cannot disable unknown controller %q (known: %s)",
+					name, strings.Join(enabled, ", "))
+			}
+			remove[name] = true
+		default:
+			if !slices.Contains(enabled, item) {
+				return nil, fmt.Errorf("unknown controller %q (known: %s)",
+					item, strings.Join(enabled, ", "))
+			}
+			add[item] = true
+		}
+	}
+	var chosen []string
+	for _, name := range enabled {
+		if add[name] && !remove[name] {
+			chosen = append(chosen, name)
+		}
+	}
+	return chosen, nil
+}
+
+func run(ctx context.Context, kubeconfig, clusterResourceNamespace, healthAddress string, workers int,
+	controllers []string) error {
 	log := logf.FromContext(ctx)
+	disabled := []string{}
+	for _, name := range enabled {
+		if !slices.Contains(controllers, name) {
+			disabled = append(disabled, name)
+		}
+	}
+	log.Info("controllers selected", "enabled", controllers, "disabled", disabled)
 
 	factory, err := controller.NewContextFactory(ctx, controller.ContextOptions{
 		Kubeconfig: kubeconfig,
@@ -111,8 +177,8 @@ func run(ctx context.Context, kubeconfig, clusterResourceNamespace, healthAddres
 	// Construct every controller first: constructors register the informers
 	// they need, and the shared factories only start informers that exist.
 	known := controller.Known()
-	loops := make(map[string]controller.Interface, len(enabled))
-	for _, name := range enabled {
+	loops := make(map[string]controller.Interface, len(controllers))
+	for _, name := range controllers {
 		construct, ok := known[name]
 		if !ok {
 			return fmt.Errorf("controller %q is not registered", name)
@@ -158,7 +224,7 @@ func run(ctx context.Context, kubeconfig, clusterResourceNamespace, healthAddres
 	shared.KubeSharedInformerFactory.WaitForCacheSync(ctx.Done())
 	if ctx.Err() == nil {
 		ready.Store(true)
-		log.Info("all informers synced; controllers running", "controllers", enabled)
+		log.Info("all informers synced; controllers running", "controllers", controllers)
 	}
 
 	wg.Wait()

@@ -1,6 +1,7 @@
 //! Test fixture: a signer that does what its configuration says, e.g.
 //! `{"check": "issuer-not-ready", "sign": "pending", "retryAfterSeconds": 5}`
-//! (defaults: check `ok`, sign `issue` with the key `ca`).
+//! (defaults: check `ok`, sign `issue` with the key `ca`). `checkDelayMs`
+//! makes the check busy for that long first, as a slow CA would.
 
 use serde::Deserialize;
 use wasm_issuer_plugin_api::{CertificateRequest, Error, Issued, Issuer, Key, Signer};
@@ -34,13 +35,21 @@ struct Script {
     sign: Sign,
     #[serde(default)]
     retry_after_seconds: u32,
+    #[serde(default)]
+    check_delay_ms: u64,
 }
 
 struct Scripted;
 
 impl Signer for Scripted {
     fn check(issuer: Issuer) -> Result<(), Error> {
-        match issuer.config::<Script>()?.check {
+        let script: Script = issuer.config()?;
+        // Busy, not asleep: the host's deadline must be able to stop it.
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_millis(script.check_delay_ms) {
+            std::hint::spin_loop();
+        }
+        match script.check {
             Check::Ok => Ok(()),
             Check::IssuerNotReady => Err(Error::IssuerNotReady("scripted check".into())),
         }

@@ -1,0 +1,104 @@
+//! `wasm-issuer controller`: serve WasmIssuers, WasmClusterIssuers and the
+//! CertificateRequests that refer to them, until SIGINT or SIGTERM.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use wasm_issuer_controller::{Options, RateLimit};
+
+use crate::failure::{Class, Classify, Failure};
+use crate::logging::LogFormat;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The kubeconfig to use; default: $KUBECONFIG, ~/.kube/config, or the
+    /// in-cluster service account.
+    #[arg(long, env = "KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The namespace holding the Secrets and ConfigMaps of WasmClusterIssuers.
+    #[arg(long, default_value = "cert-manager")]
+    pub cluster_resource_namespace: String,
+    /// CertificateRequests reconciled in parallel.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
+    /// Average Kubernetes API requests per second.
+    #[arg(long, default_value_t = 50.0)]
+    pub kube_api_qps: f32,
+    /// Kubernetes API requests allowed at once above the average.
+    #[arg(long, default_value_t = 100)]
+    pub kube_api_burst: u32,
+    /// How long a request is retried after retryable failures, counted from
+    /// its first signing attempt, before it fails.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub max_retry_duration: Duration,
+    /// Log lines as text or JSON.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+pub fn run(args: Args) -> Result<ExitCode, Failure> {
+    let runtime = tokio::runtime::Runtime::new()
+        .context("starting the async runtime")
+        .class(Class::Internal)?;
+    runtime.block_on(serve(args))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(args: Args) -> Result<(), Failure> {
+    let config = kube_config(args.kubeconfig.as_ref())
+        .await
+        .class(Class::Cluster)?;
+    let limit = RateLimit {
+        qps: args.kube_api_qps,
+        burst: args.kube_api_burst,
+    };
+    let client = wasm_issuer_controller::client(config, limit).class(Class::Input)?;
+    let options = Options {
+        cluster_resource_namespace: args.cluster_resource_namespace,
+        concurrency: args.concurrency,
+        max_retry_duration: args.max_retry_duration,
+        instance: std::env::var("POD_NAME").ok(),
+    };
+    wasm_issuer_controller::run(client, options, shutdown_signal())
+        .await
+        .class(Class::Cluster)
+}
+
+async fn kube_config(path: Option<&PathBuf>) -> anyhow::Result<kube::Config> {
+    let Some(path) = path else {
+        return kube::Config::infer()
+            .await
+            .context("no kubeconfig and not in a cluster");
+    };
+    let kubeconfig = kube::config::Kubeconfig::read_from(path)
+        .with_context(|| format!("reading kubeconfig {}", path.display()))?;
+    kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .with_context(|| format!("kubeconfig {}", path.display()))
+}
+
+/// Completes on SIGINT or SIGTERM (what Kubernetes sends to stop a pod).
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(terminate) => terminate,
+                Err(error) => {
+                    tracing::warn!("cannot listen for SIGTERM: {error}");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    tracing::info!("shutting down: finishing the reconciles in progress");
+}

@@ -1,0 +1,222 @@
+//! The CertificateRequest reconciler: decide, sign if the contract allows,
+//! and write what happened.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::{Api, Resource, ResourceExt};
+use serde_json::json;
+
+use super::decide::{Step, decide};
+use super::outcome::{Outcome, classify};
+use super::plugin_request::plugin_request;
+use super::status::{self, Update};
+use crate::api::CertificateRequest;
+use crate::context::Context;
+use crate::error::Error;
+use crate::issuer::key_reference;
+use crate::issuer_key::IssuerKey;
+use crate::issuer_states::{IssuerState, LoadedIssuer};
+use crate::options::FIELD_MANAGER;
+
+/// When the first signing attempt of a request failed retryably: the
+/// retry budget counts from then, across restarts of the controller.
+pub const RETRYING_SINCE: &str = "wasm-issuer.dev/retrying-since";
+
+/// Event reasons on requests besides the Ready reasons.
+const WAITING_FOR_APPROVAL: &str = "WaitingForApproval";
+const SIGNING_FAILED: &str = "SigningFailed";
+
+pub async fn reconcile(
+    request: Arc<CertificateRequest>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
+    let mut issuer_state = None;
+    let step = decide(&request, |key| {
+        let state = ctx.issuers.get(key);
+        let readiness = state.as_ref().map(IssuerState::readiness);
+        issuer_state = state;
+        (ctx.issuer_object(key), readiness)
+    });
+    match step {
+        Step::Ignore => Ok(Action::await_change()),
+        Step::WaitForApproval { issuer } => {
+            let note = format!("waiting for approval before {issuer} signs");
+            ctx.events
+                .normal(&request.object_ref(&()), WAITING_FOR_APPROVAL, note)
+                .await;
+            Ok(Action::await_change())
+        }
+        Step::Deny => {
+            write(&ctx, &request, Update::denied()).await?;
+            Ok(Action::await_change())
+        }
+        Step::WaitForIssuer { message, .. } => {
+            write(&ctx, &request, Update::pending(message)).await?;
+            Ok(Action::await_change())
+        }
+        Step::Sign { issuer, generation } => match issuer_state {
+            Some(IssuerState::Ready { loaded, .. }) => {
+                sign(&ctx, &request, &issuer, generation, loaded).await
+            }
+            // decide() saw Ready in this very state.
+            _ => Ok(Action::requeue(Duration::from_secs(1))),
+        },
+    }
+}
+
+pub fn error_policy(request: Arc<CertificateRequest>, error: &Error, _: Arc<Context>) -> Action {
+    tracing::warn!(
+        namespace = request.namespace().as_deref(),
+        name = %request.name_any(),
+        "reconcile failed, retrying: {error}"
+    );
+    Action::requeue(Duration::from_secs(5))
+}
+
+async fn sign(
+    ctx: &Context,
+    request: &CertificateRequest,
+    issuer: &IssuerKey,
+    generation: i64,
+    loaded: Arc<LoadedIssuer>,
+) -> Result<Action, Error> {
+    let plugin_request = match plugin_request(request, &loaded.info) {
+        Ok(plugin_request) => plugin_request,
+        Err(message) => {
+            write(ctx, request, Update::invalid(message)).await?;
+            return Ok(Action::await_change());
+        }
+    };
+    let attempt = Timestamp::now();
+    let retrying_since = retrying_since(request);
+    let span = tracing::Span::current();
+    let result = tokio::task::spawn_blocking(move || {
+        span.in_scope(|| loaded.plugin.sign(&loaded.sandbox, &plugin_request))
+    })
+    .await?;
+    let retrying_for = retrying_since.map_or(Duration::ZERO, |since| elapsed(since, attempt));
+    let outcome = classify(result, retrying_for, ctx.options.max_retry_duration);
+    match outcome {
+        Outcome::Issued(issued) => {
+            ctx.issuers.report_signed(issuer);
+            let message = format!("Certificate issued by {issuer}");
+            write(
+                ctx,
+                request,
+                Update::issued(message, issued.chain_pem(), issued.ca_pem()),
+            )
+            .await?;
+            Ok(Action::await_change())
+        }
+        Outcome::Pending {
+            message,
+            retry_after,
+        } => {
+            write(ctx, request, Update::pending(message)).await?;
+            Ok(Action::requeue(retry_after))
+        }
+        Outcome::Retry {
+            message,
+            retry_after,
+        } => {
+            if retrying_since.is_none() {
+                mark_retrying_since(ctx, request, attempt).await?;
+            }
+            warn_issuer(ctx, request, issuer, &message).await;
+            write(
+                ctx,
+                request,
+                Update::pending(format!("{message}; will retry")),
+            )
+            .await?;
+            Ok(Action::requeue(retry_after))
+        }
+        Outcome::Failed { message } => {
+            warn_issuer(ctx, request, issuer, &message).await;
+            write(ctx, request, Update::failed(message)).await?;
+            Ok(Action::await_change())
+        }
+        Outcome::Invalid { message } => {
+            write(ctx, request, Update::invalid(message)).await?;
+            Ok(Action::await_change())
+        }
+        Outcome::IssuerNotReady { message } => {
+            warn_issuer(ctx, request, issuer, &message).await;
+            ctx.issuers
+                .report_signing_failure(issuer, generation, &message);
+            let message = format!("{issuer} is not ready: signing failed: {message}");
+            write(ctx, request, Update::pending(message)).await?;
+            // The issuer's next state change reconciles this request again.
+            Ok(Action::await_change())
+        }
+    }
+}
+
+/// Writes `update` and, if it was a transition, records an Event.
+async fn write(ctx: &Context, request: &CertificateRequest, update: Update) -> Result<(), Error> {
+    let reason = update.reason();
+    let note = update.message().to_owned();
+    if status::apply(&ctx.client, request, update).await? {
+        let object = request.object_ref(&());
+        if reason == crate::api::request_reason::ISSUED
+            || reason == crate::api::request_reason::PENDING
+        {
+            ctx.events.normal(&object, reason, note).await;
+        } else {
+            ctx.events.warning(&object, reason, note).await;
+        }
+    }
+    Ok(())
+}
+
+/// Signing problems are the issuer owner's business too.
+async fn warn_issuer(
+    ctx: &Context,
+    request: &CertificateRequest,
+    issuer: &IssuerKey,
+    message: &str,
+) {
+    let note = format!(
+        "CertificateRequest {}/{}: {message}",
+        request.namespace().unwrap_or_default(),
+        request.name_any()
+    );
+    ctx.events
+        .warning(&key_reference(issuer), SIGNING_FAILED, note)
+        .await;
+}
+
+fn retrying_since(request: &CertificateRequest) -> Option<Timestamp> {
+    request.annotations().get(RETRYING_SINCE)?.parse().ok()
+}
+
+async fn mark_retrying_since(
+    ctx: &Context,
+    request: &CertificateRequest,
+    attempt: Timestamp,
+) -> Result<(), Error> {
+    let patch = json!({
+        "apiVersion": CertificateRequest::api_version(&()),
+        "kind": CertificateRequest::kind(&()),
+        "metadata": {"annotations": {RETRYING_SINCE: attempt.to_string()}},
+    });
+    Api::<CertificateRequest>::namespaced(
+        ctx.client.clone(),
+        &request.namespace().unwrap_or_default(),
+    )
+    .patch(
+        &request.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(patch),
+    )
+    .await?;
+    Ok(())
+}
+
+fn elapsed(since: Timestamp, now: Timestamp) -> Duration {
+    u64::try_from(now.duration_since(since).as_secs()).map_or(Duration::ZERO, Duration::from_secs)
+}

@@ -1,0 +1,50 @@
+//! What every reconciler shares.
+
+use kube::runtime::reflector::{ObjectRef, Store};
+
+use crate::api::{WasmClusterIssuer, WasmIssuer};
+use crate::events::Events;
+use crate::issuer_key::IssuerKey;
+use crate::issuer_states::IssuerStates;
+use crate::options::Options;
+use crate::plugins::SignerPlugins;
+
+pub struct Context {
+    pub client: kube::Client,
+    pub options: Options,
+    pub plugins: SignerPlugins,
+    pub issuers: IssuerStates,
+    pub events: Events,
+    /// The issuer controllers' caches: whether an issuer exists, and its generation.
+    pub namespaced_issuers: Store<WasmIssuer>,
+    pub cluster_issuers: Store<WasmClusterIssuer>,
+}
+
+/// An issuer as the API (through the cache) currently has it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IssuerObject {
+    pub generation: i64,
+}
+
+impl Context {
+    /// The issuer named by `key` as the cache has it; None if it does not exist.
+    pub fn issuer_object(&self, key: &IssuerKey) -> Option<IssuerObject> {
+        let generation = match key {
+            IssuerKey::Namespaced { namespace, name } => {
+                self.namespaced_issuers
+                    .get(&ObjectRef::new(name).within(namespace))?
+                    .metadata
+                    .generation
+            }
+            IssuerKey::Cluster { name } => {
+                self.cluster_issuers
+                    .get(&ObjectRef::new(name))?
+                    .metadata
+                    .generation
+            }
+        };
+        Some(IssuerObject {
+            generation: generation.unwrap_or_default(),
+        })
+    }
+}

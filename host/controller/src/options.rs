@@ -1,0 +1,31 @@
+//! How the controller runs: what the binary's flags set.
+
+use std::time::Duration;
+
+/// The field manager of every status we write, and the reporting
+/// controller of our Events.
+pub const FIELD_MANAGER: &str = "wasm-issuer";
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Where the Secrets and ConfigMaps of WasmClusterIssuers live.
+    pub cluster_resource_namespace: String,
+    /// CertificateRequests reconciled at once (each may run a plugin).
+    pub concurrency: u16,
+    /// How long a request keeps being retried after a retryable failure,
+    /// counted from its first signing attempt; then it fails.
+    pub max_retry_duration: Duration,
+    /// This replica's name in Events (the pod name in a cluster).
+    pub instance: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            cluster_resource_namespace: "cert-manager".to_owned(),
+            concurrency: 8,
+            max_retry_duration: Duration::from_secs(300),
+            instance: None,
+        }
+    }
+}

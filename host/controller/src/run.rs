@@ -1,0 +1,89 @@
+//! Running the controller: both issuer reconcilers and the
+//! CertificateRequest reconciler, sharing one context, until shutdown.
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::{FutureExt, Stream, StreamExt};
+use kube::Resource;
+use kube::runtime::controller::{self, Action};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use wasm_issuer_runtime::{Runtime, RuntimeOptions};
+
+use crate::api::{WasmClusterIssuer, WasmIssuer};
+use crate::context::Context;
+use crate::error::Error;
+use crate::events::Events;
+use crate::issuer_states::IssuerStates;
+use crate::options::Options;
+use crate::plugins::SignerPlugins;
+use crate::{certificate_request, issuer};
+
+/// Runs until `shutdown` completes, then lets running reconciles finish.
+pub async fn run(
+    client: kube::Client,
+    options: Options,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    let runtime = Arc::new(Runtime::new(&RuntimeOptions::default())?);
+    let (states, events) = IssuerStates::new();
+    let namespaced = issuer::controller::<WasmIssuer>(&client, &options, events.recheck_namespaced);
+    let cluster =
+        issuer::controller::<WasmClusterIssuer>(&client, &options, events.recheck_cluster);
+    let requests = certificate_request::controller(&client, &options, events.changed);
+    let ctx = Arc::new(Context {
+        events: Events::new(client.clone(), options.instance.clone()),
+        client,
+        options,
+        plugins: SignerPlugins::new(runtime),
+        issuers: states,
+        namespaced_issuers: namespaced.store(),
+        cluster_issuers: cluster.store(),
+    });
+    let shutdown = shutdown.boxed().shared();
+    tracing::info!("controller started");
+    futures::join!(
+        drain(namespaced.graceful_shutdown_on(shutdown.clone()).run(
+            issuer::reconcile,
+            issuer::error_policy,
+            Arc::clone(&ctx)
+        ),),
+        drain(cluster.graceful_shutdown_on(shutdown.clone()).run(
+            issuer::reconcile,
+            issuer::error_policy,
+            Arc::clone(&ctx)
+        ),),
+        drain(requests.graceful_shutdown_on(shutdown).run(
+            certificate_request::reconcile,
+            certificate_request::error_policy,
+            Arc::clone(&ctx),
+        )),
+    );
+    tracing::info!("controller stopped");
+    Ok(())
+}
+
+/// Consumes a controller's results; reconcile errors were logged by the
+/// error policies, the rest (watch errors) is logged here.
+async fn drain<K>(
+    results: impl Stream<
+        Item = Result<(ObjectRef<K>, Action), controller::Error<Error, watcher::Error>>,
+    >,
+) where
+    K: Resource + Debug,
+    K::DynamicType: Debug,
+{
+    results
+        .for_each(|result| async move {
+            match result {
+                Ok(_) | Err(controller::Error::ReconcilerFailed(..)) => {}
+                Err(controller::Error::ObjectNotFound(object)) => {
+                    tracing::debug!("{object} is gone");
+                }
+                Err(error) => tracing::warn!("{error}"),
+            }
+        })
+        .await;
+}

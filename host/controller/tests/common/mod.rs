@@ -1,0 +1,412 @@
+//! Fixtures for the controller's tests on the real control plane: the
+//! controller itself (in this process, on its own thread and runtime),
+//! plugins in ConfigMaps, CAs in Secrets (made by openssl), issuers and
+//! requests as builders, approval as an approver would write it, and waits.
+
+#![allow(dead_code)] // Each test binary uses a part.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::runtime::wait::await_condition;
+use kube::{Client, ResourceExt};
+use serde_json::{Value, json};
+use wasm_issuer_controller::api::{
+    CertificateRequest, ConfigMapPluginSource, IssuerSpec, KeyGrant, PluginSpec, RequestCondition,
+    WasmClusterIssuer, WasmIssuer,
+};
+use wasm_issuer_controller::{GROUP, Options};
+use wasm_issuer_test_support::{Ca, CsrSpec, KeyForm, KeyKind, Workdir};
+use wasm_issuer_testenv::{CLUSTER_RESOURCE_NAMESPACE, ControlPlane, unique_namespace, yaml_files};
+
+/// How long a test waits for the controller or cert-manager to act.
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The field manager of the approvals these tests write.
+const APPROVER: &str = "wasm-issuer-test-approver";
+
+/// Our CRDs installed, and a controller for this test binary running.
+pub async fn prepare(control_plane: &'static ControlPlane) -> Client {
+    let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/crds");
+    control_plane
+        .install_crds(&yaml_files(&crds).expect("deploy/crds"))
+        .await
+        .expect("install our CRDs");
+    static CONTROLLER: OnceLock<RunningController> = OnceLock::new();
+    CONTROLLER.get_or_init(|| RunningController::start(control_plane, test_options()));
+    control_plane.client().await.expect("admin client")
+}
+
+/// A namespace of its own for one test.
+pub async fn namespace(client: &Client, prefix: &str) -> String {
+    unique_namespace(client, prefix)
+        .await
+        .expect("create a namespace")
+}
+
+/// The controller's options in tests: a short retry budget, so that the
+/// budget running out is observable.
+pub fn test_options() -> Options {
+    Options {
+        cluster_resource_namespace: CLUSTER_RESOURCE_NAMESPACE.to_owned(),
+        max_retry_duration: Duration::from_secs(8),
+        ..Options::default()
+    }
+}
+
+/// The controller, run by `wasm_issuer_controller::run` on a thread of its
+/// own with its own runtime: every `#[tokio::test]` has a runtime that ends
+/// with the test, and the controller must outlive them.
+pub struct RunningController {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RunningController {
+    pub fn start(control_plane: &ControlPlane, options: Options) -> Self {
+        let kubeconfig = control_plane.kubeconfig().to_owned();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().expect("a runtime for the controller");
+            runtime.block_on(async move {
+                let kubeconfig =
+                    kube::config::Kubeconfig::read_from(&kubeconfig).expect("the kubeconfig");
+                let config =
+                    kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+                        .await
+                        .expect("a client config");
+                let client = wasm_issuer_controller::client(
+                    config,
+                    wasm_issuer_controller::RateLimit {
+                        qps: 200.0,
+                        burst: 400,
+                    },
+                )
+                .expect("a client");
+                // Stopping drops the controller wherever it is, as a crash would.
+                tokio::select! {
+                    result = wasm_issuer_controller::run(client, options, std::future::pending()) => {
+                        result.expect("the controller runs");
+                    }
+                    _ = stopped => {}
+                }
+            });
+            // Plugin calls in flight finish on their threads; their results are lost.
+            runtime.shutdown_background();
+        });
+        Self {
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops the controller abruptly: reconciles in progress are dropped.
+    pub fn kill(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("the controller thread ends cleanly");
+        }
+    }
+}
+
+impl Drop for RunningController {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+/// A built plugin's component, for a ConfigMap's binaryData.
+pub fn plugin_bytes(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|error| {
+        panic!(
+            "{}: {error}; build the plugins first with `cargo xtask plugins`",
+            path.display()
+        )
+    })
+}
+
+/// Puts a component into ConfigMap `namespace/name` under `plugin.wasm`.
+pub async fn plugin_config_map(client: &Client, namespace: &str, name: &str, plugin: &Path) {
+    let config_map = ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            ..ObjectMeta::default()
+        },
+        binary_data: Some(BTreeMap::from([(
+            "plugin.wasm".to_owned(),
+            ByteString(plugin_bytes(plugin)),
+        )])),
+        ..ConfigMap::default()
+    };
+    Api::<ConfigMap>::namespaced(client.clone(), namespace)
+        .create(&PostParams::default(), &config_map)
+        .await
+        .unwrap_or_else(|error| panic!("create ConfigMap {namespace}/{name}: {error}"));
+}
+
+/// A CA made by openssl (P-256, valid 10 days), stored as the
+/// `kubernetes.io/tls` Secret `namespace/name`.
+pub async fn ca_secret(client: &Client, workdir: &Workdir, namespace: &str, name: &str) -> Ca {
+    let ca = workdir.ca(
+        &format!("{namespace}-{name}"),
+        "/O=wasm-issuer tests/CN=Test CA",
+        KeyKind::EcP256,
+        KeyForm::Pkcs8,
+        10,
+    );
+    let read = |path: std::path::PathBuf| ByteString(std::fs::read(path).expect("CA file"));
+    let secret = Secret {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            ..ObjectMeta::default()
+        },
+        type_: Some("kubernetes.io/tls".to_owned()),
+        data: Some(BTreeMap::from([
+            ("tls.crt".to_owned(), read(ca.cert())),
+            ("tls.key".to_owned(), read(ca.key())),
+        ])),
+        ..Secret::default()
+    };
+    Api::<Secret>::namespaced(client.clone(), namespace)
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap_or_else(|error| panic!("create Secret {namespace}/{name}: {error}"));
+    ca
+}
+
+/// An issuer spec: the plugin in ConfigMap `plugin`, key `ca` granted from
+/// Secret `ca_secret`, and the plugin's config.
+pub struct IssuerBuilder {
+    spec: IssuerSpec,
+}
+
+impl IssuerBuilder {
+    pub fn new(plugin_config_map: &str) -> Self {
+        let spec = IssuerSpec {
+            plugin: PluginSpec {
+                config_map: Some(ConfigMapPluginSource {
+                    name: plugin_config_map.to_owned(),
+                    key: "plugin.wasm".to_owned(),
+                }),
+                config: serde_json::Map::new(),
+                limits: Default::default(),
+            },
+            keys: Vec::new(),
+            check_interval: "10m".to_owned(),
+        };
+        Self { spec }
+    }
+
+    pub fn key(mut self, name: &str, secret_name: &str) -> Self {
+        self.spec.keys.push(KeyGrant {
+            name: name.to_owned(),
+            secret_name: secret_name.to_owned(),
+        });
+        self
+    }
+
+    pub fn config(mut self, config: Value) -> Self {
+        self.spec.plugin.config = serde_json::from_value(config).expect("a JSON object");
+        self
+    }
+
+    pub fn timeout(mut self, timeout: &str) -> Self {
+        self.spec.plugin.limits.timeout = timeout.to_owned();
+        self
+    }
+
+    pub fn spec(self) -> IssuerSpec {
+        self.spec
+    }
+
+    pub async fn create_namespaced(
+        self,
+        client: &Client,
+        namespace: &str,
+        name: &str,
+    ) -> WasmIssuer {
+        let issuer = WasmIssuer::new(name, self.spec.into());
+        Api::<WasmIssuer>::namespaced(client.clone(), namespace)
+            .create(&PostParams::default(), &issuer)
+            .await
+            .unwrap_or_else(|error| panic!("create WasmIssuer {namespace}/{name}: {error}"))
+    }
+
+    pub async fn create_cluster(self, client: &Client, name: &str) -> WasmClusterIssuer {
+        let issuer = WasmClusterIssuer::new(name, self.spec.into());
+        Api::<WasmClusterIssuer>::all(client.clone())
+            .create(&PostParams::default(), &issuer)
+            .await
+            .unwrap_or_else(|error| panic!("create WasmClusterIssuer {name}: {error}"))
+    }
+}
+
+/// A CertificateRequest for `csr` (PEM) from the issuer `kind`/`name`.
+pub struct RequestBuilder {
+    request: CertificateRequest,
+}
+
+impl RequestBuilder {
+    pub fn new(name: &str, csr_pem: &[u8], kind: &str, issuer: &str) -> Self {
+        let mut request = CertificateRequest::new(name, Default::default());
+        request.spec.request = ByteString(csr_pem.to_vec());
+        request.spec.issuer_ref.name = issuer.to_owned();
+        request.spec.issuer_ref.kind = kind.to_owned();
+        request.spec.issuer_ref.group = GROUP.to_owned();
+        request.spec.duration = Some("2h".to_owned());
+        Self { request }
+    }
+
+    pub fn group(mut self, group: &str) -> Self {
+        self.request.spec.issuer_ref.group = group.to_owned();
+        self
+    }
+
+    pub async fn create(self, client: &Client, namespace: &str) -> CertificateRequest {
+        Api::<CertificateRequest>::namespaced(client.clone(), namespace)
+            .create(&PostParams::default(), &self.request)
+            .await
+            .unwrap_or_else(|error| panic!("create CertificateRequest: {error}"))
+    }
+}
+
+/// A fresh openssl CSR (PEM) for `name`, P-256.
+pub fn server_csr(workdir: &Workdir, name: &str) -> Vec<u8> {
+    let path = workdir.csr(name, &CsrSpec::server(KeyKind::EcP256, name));
+    std::fs::read(path).expect("the CSR")
+}
+
+/// Sets condition `type_` to True on the request, as an approver does.
+pub async fn set_approval(client: &Client, request: &CertificateRequest, type_: &str) {
+    let condition = json!({
+        "type": type_,
+        "status": "True",
+        "reason": "WasmIssuerTests",
+        "message": format!("{type_} by the tests"),
+        "lastTransitionTime": k8s_openapi::jiff::Timestamp::now().to_string(),
+    });
+    let patch = json!({
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "CertificateRequest",
+        "status": {"conditions": [condition]},
+    });
+    api_of(client, request)
+        .patch_status(
+            &request.name_any(),
+            &PatchParams::apply(APPROVER).force(),
+            &Patch::Apply(patch),
+        )
+        .await
+        .unwrap_or_else(|error| panic!("set {type_} on {}: {error}", request.name_any()));
+}
+
+pub fn api_of(client: &Client, request: &CertificateRequest) -> Api<CertificateRequest> {
+    Api::namespaced(client.clone(), &request.namespace().expect("namespaced"))
+}
+
+/// Waits until the request satisfies `done`; fails with its status if it does not.
+pub async fn wait_for_request(
+    client: &Client,
+    request: &CertificateRequest,
+    what: &str,
+    done: impl Fn(&CertificateRequest) -> bool,
+) -> CertificateRequest {
+    let api = api_of(client, request);
+    let name = request.name_any();
+    let condition = move |object: Option<&CertificateRequest>| object.is_some_and(&done);
+    match tokio::time::timeout(TIMEOUT, await_condition(api.clone(), &name, condition)).await {
+        Ok(Ok(Some(found))) => found,
+        outcome => {
+            let now = api.get(&name).await.ok().and_then(|r| r.status);
+            panic!("{name}: not {what} after {TIMEOUT:?} ({outcome:?}); status: {now:#?}")
+        }
+    }
+}
+
+/// The request's condition of `type_`, which must be set.
+pub fn condition<'a>(request: &'a CertificateRequest, type_: &str) -> &'a RequestCondition {
+    request.condition(type_).unwrap_or_else(|| {
+        panic!(
+            "{}: no {type_} condition: {:#?}",
+            request.name_any(),
+            request.status
+        )
+    })
+}
+
+/// Whether the Ready condition has this status and reason.
+pub fn ready_is(
+    status: &'static str,
+    reason: &'static str,
+) -> impl Fn(&CertificateRequest) -> bool {
+    move |request| {
+        request
+            .condition("Ready")
+            .is_some_and(|ready| ready.status == status && ready.reason.as_deref() == Some(reason))
+    }
+}
+
+/// Waits until the issuer `I` named `name` has Ready with this status and reason.
+pub async fn wait_for_issuer<I>(api: &Api<I>, name: &str, status: &str, reason: &str) -> I
+where
+    I: wasm_issuer_controller::api::IssuerResource
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + 'static,
+{
+    let wanted = |issuer: Option<&I>| {
+        issuer
+            .and_then(|issuer| issuer.issuer_status())
+            .and_then(|status| status.ready_condition())
+            .is_some_and(|ready| format!("{:?}", ready.status) == status && ready.reason == reason)
+    };
+    match tokio::time::timeout(TIMEOUT, await_condition(api.clone(), name, wanted)).await {
+        Ok(Ok(Some(issuer))) => issuer,
+        outcome => {
+            let now = api
+                .get(name)
+                .await
+                .ok()
+                .map(|issuer| issuer.issuer_status().cloned());
+            panic!(
+                "{name}: not Ready={status}/{reason} after {TIMEOUT:?} ({outcome:?}); status: {now:#?}"
+            )
+        }
+    }
+}
+
+/// The request's issued chain (PEM), checked by `openssl verify` against `ca`.
+pub fn verified_chain(workdir: &Workdir, ca: &Ca, request: &CertificateRequest) -> String {
+    let status = request.status.as_ref().expect("a status");
+    let chain = String::from_utf8(
+        status
+            .certificate
+            .as_ref()
+            .expect("a certificate")
+            .0
+            .clone(),
+    )
+    .expect("PEM text");
+    workdir
+        .verify(
+            &ca.cert(),
+            None,
+            &format!("{}.crt", request.name_any()),
+            &chain,
+        )
+        .unwrap_or_else(|error| panic!("openssl verify {}: {error}", request.name_any()));
+    chain
+}
