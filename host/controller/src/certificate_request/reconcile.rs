@@ -14,7 +14,7 @@ use super::decide::{Step, decide};
 use super::outcome::{Outcome, classify};
 use super::plugin_request::plugin_request;
 use super::status::{self, Update};
-use crate::api::CertificateRequest;
+use crate::api::{CertificateRequest, request_reason};
 use crate::context::Context;
 use crate::error::Error;
 use crate::issuer::key_reference;
@@ -161,10 +161,9 @@ async fn write(ctx: &Context, request: &CertificateRequest, update: Update) -> R
     let reason = update.reason();
     let note = update.message().to_owned();
     if status::apply(&ctx.client, request, update).await? {
+        tracing::info!(reason, "{note}");
         let object = request.object_ref(&());
-        if reason == crate::api::request_reason::ISSUED
-            || reason == crate::api::request_reason::PENDING
-        {
+        if reason == request_reason::ISSUED || reason == request_reason::PENDING {
             ctx.events.normal(&object, reason, note).await;
         } else {
             ctx.events.warning(&object, reason, note).await;

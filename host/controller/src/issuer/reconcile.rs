@@ -118,6 +118,7 @@ async fn report_ready<K: IssuerKind>(
         plugin_digest: Some(digest),
     };
     if status::apply(&ctx.client, issuer, report).await? {
+        tracing::info!(issuer = %issuer.key(), "ready: {message}");
         ctx.events
             .normal(&issuer.object_ref(&()), reason::CHECKED, message)
             .await;

@@ -32,14 +32,19 @@ const APPROVER: &str = "wasm-issuer-test-approver";
 
 /// Our CRDs installed, and a controller for this test binary running.
 pub async fn prepare(control_plane: &'static ControlPlane) -> Client {
+    install_crds(control_plane).await;
+    static CONTROLLER: OnceLock<RunningController> = OnceLock::new();
+    CONTROLLER.get_or_init(|| RunningController::start(control_plane, test_options()));
+    control_plane.client().await.expect("admin client")
+}
+
+/// Installs `deploy/crds/` (again: cheap, and keeps tests independent).
+pub async fn install_crds(control_plane: &ControlPlane) {
     let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/crds");
     control_plane
         .install_crds(&yaml_files(&crds).expect("deploy/crds"))
         .await
         .expect("install our CRDs");
-    static CONTROLLER: OnceLock<RunningController> = OnceLock::new();
-    CONTROLLER.get_or_init(|| RunningController::start(control_plane, test_options()));
-    control_plane.client().await.expect("admin client")
 }
 
 /// A namespace of its own for one test.

@@ -1,7 +1,7 @@
 //! Test fixture: a signer that does what its configuration says, e.g.
 //! `{"check": "issuer-not-ready", "sign": "pending", "retryAfterSeconds": 5}`
 //! (defaults: check `ok`, sign `issue` with the key `ca`). `checkDelayMs`
-//! makes the check busy for that long first, as a slow CA would.
+//! and `signDelayMs` keep the call busy for that long first, as a slow CA would.
 
 use serde::Deserialize;
 use wasm_issuer_plugin_api::{CertificateRequest, Error, Issued, Issuer, Key, Signer};
@@ -37,6 +37,16 @@ struct Script {
     retry_after_seconds: u32,
     #[serde(default)]
     check_delay_ms: u64,
+    #[serde(default)]
+    sign_delay_ms: u64,
+}
+
+/// Busy, not asleep: the host's deadline must be able to stop it.
+fn busy_for(milliseconds: u64) {
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_millis(milliseconds) {
+        std::hint::spin_loop();
+    }
 }
 
 struct Scripted;
@@ -44,11 +54,7 @@ struct Scripted;
 impl Signer for Scripted {
     fn check(issuer: Issuer) -> Result<(), Error> {
         let script: Script = issuer.config()?;
-        // Busy, not asleep: the host's deadline must be able to stop it.
-        let start = std::time::Instant::now();
-        while start.elapsed() < std::time::Duration::from_millis(script.check_delay_ms) {
-            std::hint::spin_loop();
-        }
+        busy_for(script.check_delay_ms);
         match script.check {
             Check::Ok => Ok(()),
             Check::IssuerNotReady => Err(Error::IssuerNotReady("scripted check".into())),
@@ -57,6 +63,7 @@ impl Signer for Scripted {
 
     fn sign(request: CertificateRequest) -> Result<Issued, Error> {
         let script: Script = request.issuer.config()?;
+        busy_for(script.sign_delay_ms);
         let message = "scripted sign".to_owned();
         Err(match script.sign {
             Sign::Issue => return Key::open("ca")?.sign_request(&request),
