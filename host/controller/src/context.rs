@@ -1,5 +1,7 @@
 //! What every reconciler shares.
 
+use std::sync::Arc;
+
 use kube::runtime::reflector::{ObjectRef, Store};
 
 use crate::api::{WasmClusterIssuer, WasmIssuer};
@@ -13,7 +15,7 @@ pub struct Context {
     pub client: kube::Client,
     pub options: Options,
     pub plugins: SignerPlugins,
-    pub issuers: IssuerStates,
+    pub issuers: Arc<IssuerStates>,
     pub events: Events,
     /// The issuer controllers' caches: whether an issuer exists, and its generation.
     pub namespaced_issuers: Store<WasmIssuer>,
@@ -21,29 +23,29 @@ pub struct Context {
 }
 
 /// An issuer as the API (through the cache) currently has it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IssuerObject {
+    pub uid: String,
     pub generation: i64,
 }
 
 impl Context {
     /// The issuer named by `key` as the cache has it; None if it does not exist.
     pub fn issuer_object(&self, key: &IssuerKey) -> Option<IssuerObject> {
-        let generation = match key {
+        let (uid, generation) = match key {
             IssuerKey::Namespaced { namespace, name } => {
-                self.namespaced_issuers
-                    .get(&ObjectRef::new(name).within(namespace))?
-                    .metadata
-                    .generation
+                let issuer = self
+                    .namespaced_issuers
+                    .get(&ObjectRef::new(name).within(namespace))?;
+                (issuer.metadata.uid.clone(), issuer.metadata.generation)
             }
             IssuerKey::Cluster { name } => {
-                self.cluster_issuers
-                    .get(&ObjectRef::new(name))?
-                    .metadata
-                    .generation
+                let issuer = self.cluster_issuers.get(&ObjectRef::new(name))?;
+                (issuer.metadata.uid.clone(), issuer.metadata.generation)
             }
         };
         Some(IssuerObject {
+            uid: uid.unwrap_or_default(),
             generation: generation.unwrap_or_default(),
         })
     }

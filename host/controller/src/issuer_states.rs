@@ -81,6 +81,9 @@ pub struct SigningFailure {
 
 #[derive(Default)]
 struct Entry {
+    /// The uid of the issuer object the entry describes: an issuer deleted
+    /// and created again under the same name is another issuer.
+    uid: String,
     state: Option<IssuerState>,
     signing_failure: Option<SigningFailure>,
     /// Signing failures since the last certificate this issuer issued.
@@ -129,16 +132,36 @@ impl IssuerStates {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub fn get(&self, key: &IssuerKey) -> Option<IssuerState> {
+    /// The state of the issuer object `uid` named `key`, if recorded.
+    pub fn get(&self, key: &IssuerKey, uid: &str) -> Option<IssuerState> {
         self.entries()
             .get(key)
+            .filter(|entry| entry.uid == uid)
             .and_then(|entry| entry.state.clone())
     }
 
-    /// Records an issuer's new state and wakes the requests waiting for it.
-    pub fn set(&self, key: &IssuerKey, state: IssuerState) {
-        self.entries().entry(key.clone()).or_default().state = Some(state);
+    /// Records the new state of issuer object `uid` and wakes the requests
+    /// waiting for it. A new uid under the same name starts afresh.
+    pub fn set(&self, key: &IssuerKey, uid: &str, state: IssuerState) {
+        {
+            let mut entries = self.entries();
+            let entry = entries.entry(key.clone()).or_default();
+            if entry.uid != uid {
+                *entry = Entry {
+                    uid: uid.to_owned(),
+                    ..Entry::default()
+                };
+            }
+            entry.state = Some(state);
+        }
         self.announce(key);
+    }
+
+    /// Forgets a deleted issuer (and drops its plugin).
+    pub fn remove(&self, key: &IssuerKey) {
+        if self.entries().remove(key).is_some() {
+            self.announce(key);
+        }
     }
 
     /// Signing with `generation` of the issuer said the issuer is broken:
@@ -221,8 +244,17 @@ mod tests {
     #[tokio::test]
     async fn a_signing_failure_makes_the_issuer_not_ready_and_asks_for_a_check() {
         let (states, mut events) = IssuerStates::new();
+        let checking = IssuerState::NotReady {
+            generation: 3,
+            message: "checking".into(),
+        };
+        states.set(&key(), "uid-1", checking);
         states.report_signing_failure(&key(), 3, "credentials expired");
-        match states.get(&key()) {
+        assert!(
+            states.get(&key(), "uid-2").is_none(),
+            "another object, same name"
+        );
+        match states.get(&key(), "uid-1") {
             Some(IssuerState::NotReady {
                 generation,
                 message,
@@ -233,7 +265,8 @@ mod tests {
             _ => panic!("not NotReady"),
         }
         assert_eq!(events.recheck_cluster.next().await, Some(key()));
-        assert_eq!(events.changed.next().await, Some(key()));
+        assert_eq!(events.changed.next().await, Some(key()), "set");
+        assert_eq!(events.changed.next().await, Some(key()), "the failure");
         let failure = states.signing_failure(&key()).expect("recorded");
         assert_eq!(failure.message, "credentials expired");
         states.clear_signing_failure(&key());

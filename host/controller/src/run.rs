@@ -29,9 +29,19 @@ pub async fn run(
 ) -> Result<(), Error> {
     let runtime = Arc::new(Runtime::new(&RuntimeOptions::default())?);
     let (states, events) = IssuerStates::new();
-    let namespaced = issuer::controller::<WasmIssuer>(&client, &options, events.recheck_namespaced);
-    let cluster =
-        issuer::controller::<WasmClusterIssuer>(&client, &options, events.recheck_cluster);
+    let states = Arc::new(states);
+    let namespaced = issuer::controller::<WasmIssuer>(
+        &client,
+        &options,
+        Arc::clone(&states),
+        events.recheck_namespaced,
+    );
+    let cluster = issuer::controller::<WasmClusterIssuer>(
+        &client,
+        &options,
+        Arc::clone(&states),
+        events.recheck_cluster,
+    );
     let requests = certificate_request::controller(&client, &options, events.changed);
     let ctx = Arc::new(Context {
         events: Events::new(client.clone(), options.instance.clone()),

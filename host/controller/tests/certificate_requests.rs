@@ -583,3 +583,24 @@ async fn a_certificate_for_another_key_is_never_written() {
     assert!(!failed.has_certificate());
     assert!(failure_time_set(&failed));
 }
+
+#[tokio::test]
+async fn an_issuer_deleted_and_created_again_signs_only_with_its_new_spec() {
+    let world = World::new("recreated").await;
+    world.ready_scripted_issuer("ca", json!({})).await;
+    let issuers: Api<WasmIssuer> = Api::namespaced(world.client.clone(), &world.namespace);
+    issuers
+        .delete("ca", &Default::default())
+        .await
+        .expect("delete the issuer");
+    // Same name, another object: its plugin refuses everything.
+    world
+        .scripted_issuer("ca", json!({"sign": "permanent"}))
+        .await;
+    let request = world.approved_request("app", "ca").await;
+    let failed = world
+        .wait(&request, "Failed", ready_is("False", "Failed"))
+        .await;
+    assert_eq!(message(&failed), "plugin permanent: scripted sign");
+    assert!(!failed.has_certificate());
+}

@@ -323,3 +323,42 @@ async fn a_wasm_issuer_cannot_use_a_secret_of_another_namespace() {
     .await
     .expect("Ready after the Secret appeared");
 }
+
+#[tokio::test]
+async fn an_issuer_is_checked_again_every_check_interval() {
+    let client = client().await;
+    let namespace = namespace(&client, "interval").await;
+    let workdir = Workdir::new();
+    plugin_config_map(&client, &namespace, "ca-plugin", &plugin("ca")).await;
+    ca_secret(&client, &workdir, &namespace, "ca").await;
+    let mut spec = IssuerBuilder::new("ca-plugin").key("ca", "ca").spec();
+    spec.check_interval = "1s".to_owned();
+    Api::<WasmIssuer>::namespaced(client.clone(), &namespace)
+        .create(&PostParams::default(), &WasmIssuer::new("ca", spec.into()))
+        .await
+        .expect("create the issuer");
+    let issuers = Api::<WasmIssuer>::namespaced(client.clone(), &namespace);
+    let first = wait_for_issuer(&issuers, "ca", "True", "Checked").await;
+    let checked_at = |issuer: &WasmIssuer| {
+        issuer
+            .status
+            .as_ref()
+            .and_then(|status| status.last_check_time.clone())
+            .expect("lastCheckTime")
+    };
+    let first_check = checked_at(&first);
+    let later = tokio::time::timeout(
+        Duration::from_secs(20),
+        await_condition(issuers.clone(), "ca", |issuer: Option<&WasmIssuer>| {
+            issuer
+                .and_then(|issuer| issuer.status.as_ref())
+                .and_then(|status| status.last_check_time.as_ref())
+                .is_some_and(|time| time.0 > first_check.0)
+        }),
+    )
+    .await
+    .expect("checked again within 20 s")
+    .expect("watch")
+    .expect("the issuer");
+    assert!(checked_at(&later).0 > first_check.0);
+}

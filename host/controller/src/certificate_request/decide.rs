@@ -140,7 +140,10 @@ mod tests {
     }
 
     fn issuer_at(generation: i64) -> Option<IssuerObject> {
-        Some(IssuerObject { generation })
+        Some(IssuerObject {
+            uid: "uid".into(),
+            generation,
+        })
     }
 
     /// Decides with an issuer lookup that must not happen.

@@ -36,10 +36,13 @@ pub async fn reconcile(
 ) -> Result<Action, Error> {
     let mut issuer_state = None;
     let step = decide(&request, |key| {
-        let state = ctx.issuers.get(key);
+        let object = ctx.issuer_object(key);
+        let state = object
+            .as_ref()
+            .and_then(|object| ctx.issuers.get(key, &object.uid));
         let readiness = state.as_ref().map(IssuerState::readiness);
         issuer_state = state;
-        (ctx.issuer_object(key), readiness)
+        (object, readiness)
     });
     match step {
         Step::Ignore => Ok(Action::await_change()),

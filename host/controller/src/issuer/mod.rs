@@ -8,6 +8,8 @@ mod load;
 mod reconcile;
 mod status;
 
+use std::sync::Arc;
+
 use futures::channel::mpsc::UnboundedReceiver;
 use futures::{StreamExt, future};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
@@ -21,12 +23,14 @@ pub use reconcile::{error_policy, reconcile};
 
 use crate::api::IssuerSpec;
 use crate::issuer_key::IssuerKey;
+use crate::issuer_states::IssuerStates;
 use crate::options::Options;
 
 /// The controller of issuers of kind `K`, with its triggers.
 pub fn controller<K: IssuerKind>(
     client: &kube::Client,
     options: &Options,
+    states: Arc<IssuerStates>,
     rechecks: UnboundedReceiver<IssuerKey>,
 ) -> Controller<K> {
     let (reader, writer) = reflector::store();
@@ -37,6 +41,12 @@ pub fn controller<K: IssuerKind>(
         watcher(Api::<K>::all(client.clone()), any_version()),
     )
     .default_backoff()
+    .inspect(move |event| {
+        // A deleted issuer's plugin is dropped; requests wait for a new one.
+        if let Ok(watcher::Event::Delete(issuer)) = event {
+            states.remove(&issuer.key());
+        }
+    })
     .applied_objects()
     .predicate_filter(predicates::generation, Default::default());
     let controller = Controller::for_stream(issuers, reader);

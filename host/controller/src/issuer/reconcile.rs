@@ -20,6 +20,7 @@ const MAX_PENDING_RETRY: Duration = Duration::from_secs(300);
 
 pub async fn reconcile<K: IssuerKind>(issuer: Arc<K>, ctx: Arc<Context>) -> Result<Action, Error> {
     let key = issuer.key();
+    let uid = issuer.meta().uid.clone().unwrap_or_default();
     let generation = issuer.meta().generation.unwrap_or_default();
 
     // Signing said the issuer is broken: not Ready until a check passes,
@@ -49,9 +50,10 @@ pub async fn reconcile<K: IssuerKind>(issuer: Arc<K>, ctx: Arc<Context>) -> Resu
     }
 
     // A new spec: requests wait from now on, not from when the status says so.
-    if ctx.issuers.get(&key).map(|state| state.generation()) != Some(generation) {
+    if ctx.issuers.get(&key, &uid).map(|state| state.generation()) != Some(generation) {
         ctx.issuers.set(
             &key,
+            &uid,
             IssuerState::NotReady {
                 generation,
                 message: format!("generation {generation} is being checked"),
@@ -66,12 +68,13 @@ pub async fn reconcile<K: IssuerKind>(issuer: Arc<K>, ctx: Arc<Context>) -> Resu
                 .validate()
                 .map(|valid| valid.check_interval)
                 .unwrap_or(MAX_PENDING_RETRY);
-            report_ready(&*issuer, &ctx, loaded, generation).await?;
+            report_ready(&*issuer, &ctx, loaded, &uid, generation).await?;
             Ok(Action::requeue(check_interval))
         }
         Err(problem) => {
             ctx.issuers.set(
                 &key,
+                &uid,
                 IssuerState::NotReady {
                     generation,
                     message: problem.message.clone(),
@@ -98,6 +101,7 @@ async fn report_ready<K: IssuerKind>(
     issuer: &K,
     ctx: &Context,
     loaded: LoadedIssuer,
+    uid: &str,
     generation: i64,
 ) -> Result<(), Error> {
     let digest = loaded.plugin.digest().to_string();
@@ -105,6 +109,7 @@ async fn report_ready<K: IssuerKind>(
     // comes back through the watch.
     ctx.issuers.set(
         &issuer.key(),
+        uid,
         IssuerState::Ready {
             generation,
             loaded: Arc::new(loaded),
