@@ -32,8 +32,10 @@ enum Command {
     Sign(commands::sign::Args),
     /// Evaluate a policy plugin against a CSR: prints `allow` or `deny: <reason>`.
     Policy(commands::policy::Args),
-    /// Describe a plugin: world, imports, exports, digest, size.
+    /// Describe a plugin (a file or an OCI reference): world, imports, exports, digest, size.
     Inspect(commands::inspect::Args),
+    /// Publish a plugin to an OCI registry, or fetch one.
+    Plugin(commands::plugin::Args),
     /// Print the CustomResourceDefinitions (YAML) of WasmIssuer and WasmClusterIssuer.
     Crds(commands::crds::Args),
 }
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => commands::sign::run(args),
         Command::Policy(args) => commands::policy::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
+        Command::Plugin(args) => commands::plugin::run(args),
         Command::Crds(args) => commands::crds::run(args),
     };
     match outcome {

@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use kube::runtime::reflector::{ObjectRef, Store};
 
+use wasm_issuer_sources::file::FileWatcher;
+
 use crate::api::{WasmClusterIssuer, WasmIssuer};
 use crate::events::Events;
 use crate::issuer_key::IssuerKey;
@@ -17,6 +19,8 @@ pub struct Context {
     pub plugins: SignerPlugins,
     pub issuers: Arc<IssuerStates>,
     pub events: Events,
+    /// Plugin files being watched; changes reconcile the issuers using them.
+    pub files: FileWatcher,
     /// The issuer controllers' caches: whether an issuer exists, and its generation.
     pub namespaced_issuers: Store<WasmIssuer>,
     pub cluster_issuers: Store<WasmClusterIssuer>,

@@ -10,6 +10,8 @@ pub enum Error {
     PluginTask(#[from] tokio::task::JoinError),
     #[error("cannot start the plugin runtime: {0}")]
     Runtime(#[from] wasm_issuer_runtime::RuntimeError),
+    #[error("cannot watch plugin files: {0}")]
+    FileWatcher(#[from] wasm_issuer_sources::file::FileError),
     #[error("cannot build the kubernetes client: {0}")]
     Client(String),
     #[error("the {controller} controller stopped: {message}")]

@@ -1,50 +1,88 @@
-//! Kubernetes Events for what users should see in `kubectl describe`.
-//! Events are best effort: a refused Event is logged, never an error.
+//! Kubernetes Events (`events.k8s.io/v1`) for what users should see in
+//! `kubectl describe`. Events are best effort: a refused Event is logged,
+//! never an error.
+//!
+//! Each Event is created on its own. kube's `Recorder` folds Events of the
+//! same reason on the same object into a series that keeps the first note,
+//! which would lose what changed (e.g. which digest a reload brought);
+//! ours are emitted on transitions only, so there is no flood to fold.
 
 use k8s_openapi::api::core::v1::ObjectReference;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, ObjectMeta, PostParams};
 
 use crate::options::FIELD_MANAGER;
 
+/// Where Events about cluster-scoped objects go, as kubectl looks for them.
+const CLUSTER_EVENTS_NAMESPACE: &str = "default";
+
 pub struct Events {
-    recorder: Recorder,
+    client: kube::Client,
+    instance: String,
+}
+
+#[derive(Clone, Copy)]
+enum Type {
+    Normal,
+    Warning,
 }
 
 impl Events {
+    /// `instance` names this replica (the pod name in a cluster).
     pub fn new(client: kube::Client, instance: Option<String>) -> Self {
-        let reporter = Reporter {
-            controller: FIELD_MANAGER.to_owned(),
-            instance,
-        };
         Self {
-            recorder: Recorder::new(client, reporter),
+            client,
+            instance: instance.unwrap_or_else(|| FIELD_MANAGER.to_owned()),
         }
     }
 
     pub async fn normal(&self, object: &ObjectReference, reason: &str, note: String) {
-        self.publish(object, EventType::Normal, reason, note).await;
+        self.publish(object, Type::Normal, reason, note).await;
     }
 
     pub async fn warning(&self, object: &ObjectReference, reason: &str, note: String) {
-        self.publish(object, EventType::Warning, reason, note).await;
+        self.publish(object, Type::Warning, reason, note).await;
     }
 
-    async fn publish(
-        &self,
-        object: &ObjectReference,
-        type_: EventType,
-        reason: &str,
-        note: String,
-    ) {
+    async fn publish(&self, object: &ObjectReference, type_: Type, reason: &str, note: String) {
+        let namespace = object
+            .namespace
+            .clone()
+            .unwrap_or_else(|| CLUSTER_EVENTS_NAMESPACE.to_owned());
+        let now = Timestamp::now();
         let event = Event {
-            type_,
-            reason: reason.to_owned(),
+            metadata: ObjectMeta {
+                name: Some(format!(
+                    "{}.{:x}",
+                    object.name.as_deref().unwrap_or(FIELD_MANAGER),
+                    now.as_nanosecond()
+                )),
+                namespace: Some(namespace.clone()),
+                ..ObjectMeta::default()
+            },
+            event_time: Some(MicroTime(now)),
+            type_: Some(
+                match type_ {
+                    Type::Normal => "Normal",
+                    Type::Warning => "Warning",
+                }
+                .to_owned(),
+            ),
+            reason: Some(reason.to_owned()),
+            action: Some(reason.to_owned()),
             // The Events API caps a note at 1 kB.
             note: Some(truncate(note, 1000)),
-            action: reason.to_owned(),
-            secondary: None,
+            regarding: Some(object.clone()),
+            reporting_controller: Some(FIELD_MANAGER.to_owned()),
+            reporting_instance: Some(self.instance.clone()),
+            ..Event::default()
         };
-        if let Err(error) = self.recorder.publish(&event, object).await {
+        let created = Api::<Event>::namespaced(self.client.clone(), &namespace)
+            .create(&PostParams::default(), &event)
+            .await;
+        if let Err(error) = created {
             tracing::warn!(
                 object.kind = object.kind.as_deref(),
                 object.namespace = object.namespace.as_deref(),

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use wasm_issuer_runtime::{IssuerInfo, Sandbox, SignerPlugin};
 
 use crate::issuer_key::IssuerKey;
@@ -26,6 +27,10 @@ pub struct LoadedIssuer {
     pub plugin: SignerPlugin,
     pub sandbox: Sandbox,
     pub info: IssuerInfo,
+    /// Where the plugin came from, e.g. `ConfigMap team/ca-plugin`.
+    pub origin: String,
+    /// When this version was loaded.
+    pub loaded_at: Time,
 }
 
 /// An issuer's readiness for one generation of its spec.

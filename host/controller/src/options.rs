@@ -1,5 +1,6 @@
 //! How the controller runs: what the binary's flags set.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The field manager of every status we write, and the reporting
@@ -17,6 +18,13 @@ pub struct Options {
     pub max_retry_duration: Duration,
     /// This replica's name in Events (the pod name in a cluster).
     pub instance: Option<String>,
+    /// Where compiled plugins are kept across restarts; None for nowhere.
+    pub compile_cache_dir: Option<PathBuf>,
+    /// The most the compile cache may hold, in bytes.
+    pub compile_cache_max_bytes: u64,
+    /// Directories under which WasmIssuers (namespaced) may read plugin
+    /// files; WasmClusterIssuers may read any file.
+    pub allowed_plugin_dirs: Vec<PathBuf>,
 }
 
 impl Default for Options {
@@ -26,6 +34,9 @@ impl Default for Options {
             concurrency: 8,
             max_retry_duration: Duration::from_secs(300),
             instance: None,
+            compile_cache_dir: None,
+            compile_cache_max_bytes: 512 << 20,
+            allowed_plugin_dirs: Vec::new(),
         }
     }
 }

@@ -3,14 +3,18 @@
 
 use std::fmt::Debug;
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 
+use futures::channel::mpsc::{UnboundedReceiver, unbounded};
 use futures::{FutureExt, Stream, StreamExt};
 use kube::Resource;
 use kube::runtime::controller::{self, Action};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use wasm_issuer_runtime::{Runtime, RuntimeOptions};
+use wasm_issuer_sources::cache::CompileCache;
+use wasm_issuer_sources::file::{FileChanges, FileWatcher};
 
 use crate::api::{WasmClusterIssuer, WasmIssuer};
 use crate::context::Context;
@@ -28,6 +32,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     let runtime = Arc::new(Runtime::new(&RuntimeOptions::default())?);
+    let compile_cache = open_compile_cache(&options, &runtime);
+    let (files, file_changes) = FileWatcher::new()?;
+    let (namespaced_files, cluster_files) = fan_out(file_changes);
     let (states, events) = IssuerStates::new();
     let states = Arc::new(states);
     let namespaced = issuer::controller::<WasmIssuer>(
@@ -35,19 +42,22 @@ pub async fn run(
         &options,
         Arc::clone(&states),
         events.recheck_namespaced,
+        namespaced_files,
     );
     let cluster = issuer::controller::<WasmClusterIssuer>(
         &client,
         &options,
         Arc::clone(&states),
         events.recheck_cluster,
+        cluster_files,
     );
     let requests = certificate_request::controller(&client, &options, events.changed);
     let ctx = Arc::new(Context {
         events: Events::new(client.clone(), options.instance.clone()),
         client,
         options,
-        plugins: SignerPlugins::new(runtime),
+        plugins: SignerPlugins::new(runtime, compile_cache),
+        files,
         issuers: states,
         namespaced_issuers: namespaced.store(),
         cluster_issuers: cluster.store(),
@@ -73,6 +83,32 @@ pub async fn run(
     );
     tracing::info!("controller stopped");
     Ok(())
+}
+
+/// The on-disk compile cache, if configured and usable: without one the
+/// controller still works, it only compiles again after a restart.
+fn open_compile_cache(options: &Options, runtime: &Runtime) -> Option<CompileCache> {
+    let dir = options.compile_cache_dir.as_ref()?;
+    match CompileCache::open(dir, options.compile_cache_max_bytes, runtime) {
+        Ok(cache) => Some(cache),
+        Err(error) => {
+            tracing::warn!("no compile cache, plugins are compiled at every start: {error}");
+            None
+        }
+    }
+}
+
+/// One stream of file changes for each issuer controller.
+fn fan_out(changes: FileChanges) -> (UnboundedReceiver<PathBuf>, UnboundedReceiver<PathBuf>) {
+    let (namespaced, namespaced_rx) = unbounded();
+    let (cluster, cluster_rx) = unbounded();
+    tokio::spawn(changes.for_each(move |path| {
+        // A closed channel means that controller has stopped.
+        let _ = namespaced.unbounded_send(path.clone());
+        let _ = cluster.unbounded_send(path);
+        futures::future::ready(())
+    }));
+    (namespaced_rx, cluster_rx)
 }
 
 /// Consumes a controller's results; reconcile errors were logged by the

@@ -43,6 +43,9 @@ fn full_spec() -> Result<IssuerSpec, Box<dyn Error>> {
                 name: "ca-plugin".to_owned(),
                 key: "plugin.wasm".to_owned(),
             }),
+            oci: None,
+            file: None,
+            digest: None,
             config: serde_json::from_value(config)?,
             limits: PluginLimits {
                 memory: "32Mi".to_owned(),
@@ -71,6 +74,8 @@ fn ready_status(generation: i64) -> Result<IssuerStatus, Box<dyn Error>> {
             observed_generation: Some(generation),
         }],
         plugin_digest: Some(format!("sha256:{}", "ab".repeat(32))),
+        plugin_source: Some("ConfigMap team/ca-plugin".to_owned()),
+        plugin_loaded_at: Some(at.clone()),
         last_check_time: Some(at),
     })
 }

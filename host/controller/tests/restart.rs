@@ -126,3 +126,80 @@ async fn a_controller_killed_mid_batch_finishes_every_request_after_a_restart() 
     }
     eprintln!("{issued_at_kill} of {BATCH} were issued when the controller was stopped");
 }
+
+/// Waits until there are `count` PluginLoaded Events about issuer `ca`; their notes.
+async fn wait_for_plugin_loaded(client: &Client, namespace: &str, count: usize) -> Vec<String> {
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        let notes = plugin_loaded_notes(client, namespace, "ca").await;
+        if notes.len() >= count {
+            return notes;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{count} PluginLoaded Events expected: {notes:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The notes of the PluginLoaded Events about issuer `name` in `namespace`.
+async fn plugin_loaded_notes(client: &Client, namespace: &str, name: &str) -> Vec<String> {
+    Api::<k8s_openapi::api::events::v1::Event>::namespaced(client.clone(), namespace)
+        .list(&ListParams::default())
+        .await
+        .expect("list events")
+        .items
+        .into_iter()
+        .filter(|event| {
+            event.reason.as_deref() == Some("PluginLoaded")
+                && event.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name)
+        })
+        .filter_map(|event| event.note)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_restarted_controller_loads_the_plugin_from_the_compile_cache() {
+    let control_plane = ControlPlane::start().await.expect("start a control plane");
+    install_crds(&control_plane).await;
+    let client: Client = control_plane.client().await.expect("admin client");
+    let namespace = namespace(&client, "warm").await;
+    let workdir = Workdir::new();
+    plugin_config_map(
+        &client,
+        &namespace,
+        "ca-plugin",
+        &wasm_issuer_test_support::plugin("ca"),
+    )
+    .await;
+    ca_secret(&client, &workdir, &namespace, "ca").await;
+    let cache = tempfile::tempdir().expect("a compile cache directory");
+    let options = wasm_issuer_controller::Options {
+        compile_cache_dir: Some(cache.path().to_owned()),
+        ..test_options()
+    };
+
+    let first = RunningController::start(&control_plane, options.clone());
+    IssuerBuilder::new("ca-plugin")
+        .key("ca", "ca")
+        .create_namespaced(&client, &namespace, "ca")
+        .await;
+    let issuers = Api::<WasmIssuer>::namespaced(client.clone(), &namespace);
+    wait_for_issuer(&issuers, "ca", "True", "Checked").await;
+    let notes = wait_for_plugin_loaded(&client, &namespace, 1).await;
+    assert!(
+        notes[0].contains("compiled in"),
+        "the first controller compiled: {notes:?}"
+    );
+    first.kill();
+
+    let _second = RunningController::start(&control_plane, options);
+    let notes = wait_for_plugin_loaded(&client, &namespace, 2).await;
+    assert!(
+        notes
+            .iter()
+            .any(|note| note.contains("loaded from the compile cache")),
+        "the second controller loaded from the cache: {notes:?}"
+    );
+}

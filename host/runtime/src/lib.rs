@@ -11,6 +11,7 @@
 //! This crate knows nothing of Kubernetes: the controller, the local runner
 //! and the benchmarks all use it alone.
 
+mod artifact;
 mod bindings;
 mod call;
 mod capabilities;

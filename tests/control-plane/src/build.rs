@@ -1,5 +1,6 @@
-//! Builds etcd, kube-apiserver and our cert-manager controller from the Go
-//! module proxy, once, into a cache outside the work tree.
+//! Builds etcd, kube-apiserver, our cert-manager controller and the CNCF
+//! distribution registry from the Go module proxy, once, into a cache
+//! outside the work tree.
 //!
 //! Each binary comes from a wrapper module under `tests/control-plane/go/<name>/`
 //! (see the comments in their go.mod). The cache entry of a binary is named
@@ -26,6 +27,8 @@ pub struct Binaries {
     pub cert_manager_controller: PathBuf,
     /// cert-manager's CRD manifests (`*.yaml`), from the same module version as the controller.
     pub cert_manager_crds: PathBuf,
+    /// The OCI registry (CNCF distribution), for [`Registry`](crate::Registry).
+    pub registry: PathBuf,
     pub versions: Versions,
     cache: PathBuf,
 }
@@ -43,6 +46,8 @@ pub struct Versions {
     pub etcd: String,
     pub kubernetes: String,
     pub cert_manager: String,
+    /// github.com/distribution/distribution/v3
+    pub registry: String,
 }
 
 /// One wrapper module and how to build its binary.
@@ -85,6 +90,14 @@ const KUBE_APISERVER: Wrapper = Wrapper {
     },
 };
 
+const REGISTRY: Wrapper = Wrapper {
+    name: "registry",
+    pinned: "github.com/distribution/distribution/v3",
+    package: "github.com/distribution/distribution/v3/cmd/registry",
+    tags: "",
+    ldflags: |_| String::new(),
+};
+
 const CERT_MANAGER_CONTROLLER: Wrapper = Wrapper {
     name: "cert-manager-controller",
     pinned: "github.com/cert-manager/cert-manager",
@@ -104,18 +117,30 @@ pub fn ensure_binaries() -> Result<Binaries, Error> {
     let etcd = ensure(&cache, &ETCD)?;
     let kube_apiserver = ensure(&cache, &KUBE_APISERVER)?;
     let cert_manager = ensure(&cache, &CERT_MANAGER_CONTROLLER)?;
+    let registry = ensure(&cache, &REGISTRY)?;
     Ok(Binaries {
         etcd: etcd.binary,
         kube_apiserver: kube_apiserver.binary,
         cert_manager_crds: cert_manager.entry.join("crds"),
         cert_manager_controller: cert_manager.binary,
+        registry: registry.binary,
         versions: Versions {
             etcd: etcd.version,
             kubernetes: kube_apiserver.version,
             cert_manager: cert_manager.version,
+            registry: registry.version,
         },
         cache,
     })
+}
+
+/// Builds only the OCI registry (or finds it in the cache) and returns its
+/// path: what [`Registry::start`](crate::Registry::start) needs, without
+/// the control plane's binaries. [`ensure_binaries`] builds it too.
+pub fn ensure_registry() -> Result<PathBuf, Error> {
+    let cache = cache_dir()?;
+    fs::create_dir_all(&cache).map_err(Error::io(format!("creating {}", cache.display())))?;
+    Ok(ensure(&cache, &REGISTRY)?.binary)
 }
 
 /// `$XDG_CACHE_HOME/wasm-issuer/control-plane`, or `~/.cache/...` without it.
@@ -392,6 +417,7 @@ mod tests {
             (&ETCD, "v3.6."),
             (&KUBE_APISERVER, "v1."),
             (&CERT_MANAGER_CONTROLLER, "v1."),
+            (&REGISTRY, "v3."),
         ] {
             let go_mod = wrappers_dir().join(wrapper.name).join("go.mod");
             let version = pinned_version(&go_mod, wrapper.pinned).expect("pinned version");

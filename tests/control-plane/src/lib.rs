@@ -10,6 +10,8 @@
 //!   the tests approve or deny themselves, and [`unique_namespace`] a
 //!   namespace per test.
 //! - [`local::up`] / [`local::down`] run a detached cluster for `cargo xtask cluster`.
+//! - [`Registry::start`] starts a real OCI registry (CNCF distribution) on
+//!   loopback, optionally with Basic auth; [`ensure_registry`] builds only it.
 //!
 //! See docs/control-plane.md for how it works and what it costs.
 
@@ -19,9 +21,11 @@ mod error;
 pub mod local;
 mod pki;
 mod process;
+mod registry;
 mod shared;
 
-pub use build::{Binaries, Versions, cache_dir, ensure_binaries};
+pub use build::{Binaries, Versions, cache_dir, ensure_binaries, ensure_registry};
 pub use control_plane::{CLUSTER_RESOURCE_NAMESPACE, ControlPlane, KEEP_ENV, Options, yaml_files};
 pub use error::Error;
+pub use registry::{Registry, RegistryOptions};
 pub use shared::{shared, shared_without_auto_approval, unique_namespace};

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use wasm_issuer_controller::{Options, RateLimit};
+use wasm_issuer_runtime::Limits;
 
 use crate::failure::{Class, Classify, Failure};
 use crate::logging::LogFormat;
@@ -33,6 +34,21 @@ pub struct Args {
     /// its first signing attempt, before it fails.
     #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
     pub max_retry_duration: Duration,
+    /// Where compiled plugins are kept, so that a restart loads them in
+    /// milliseconds instead of compiling again (default: a directory under
+    /// the system's temporary directory; mount a volume there in a pod).
+    #[arg(long)]
+    pub compile_cache_dir: Option<PathBuf>,
+    /// Do not keep compiled plugins on disk.
+    #[arg(long, conflicts_with = "compile_cache_dir")]
+    pub no_compile_cache: bool,
+    /// The most the compile cache may hold, as a quantity (e.g. 512Mi).
+    #[arg(long, default_value = "512Mi", value_parser = Limits::parse_memory)]
+    pub compile_cache_max_size: usize,
+    /// A directory under which WasmIssuers may read plugin files
+    /// (`spec.plugin.file`); repeat for more. WasmClusterIssuers may read any file.
+    #[arg(long = "allow-plugin-dir")]
+    pub allowed_plugin_dirs: Vec<PathBuf>,
     /// Log lines as text or JSON.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -60,6 +76,12 @@ async fn serve(args: Args) -> Result<(), Failure> {
         concurrency: args.concurrency,
         max_retry_duration: args.max_retry_duration,
         instance: std::env::var("POD_NAME").ok(),
+        compile_cache_dir: (!args.no_compile_cache).then(|| {
+            args.compile_cache_dir
+                .unwrap_or_else(|| std::env::temp_dir().join("wasm-issuer").join("compiled"))
+        }),
+        compile_cache_max_bytes: u64::try_from(args.compile_cache_max_size).unwrap_or(u64::MAX),
+        allowed_plugin_dirs: args.allowed_plugin_dirs,
     };
     wasm_issuer_controller::run(client, options, shutdown_signal())
         .await

@@ -3,5 +3,6 @@
 pub mod controller;
 pub mod crds;
 pub mod inspect;
+pub mod plugin;
 pub mod policy;
 pub mod sign;

@@ -9,6 +9,8 @@ use super::schema;
 
 /// The condition type issuers report; cert-manager and `kubectl get` read it.
 pub const READY: &str = "Ready";
+/// Whether the newest version of the plugin's source is the one serving.
+pub const PLUGIN_READY: &str = "PluginReady";
 
 /// Reasons of the [`READY`] condition, as cert-manager's contract names them.
 pub mod reason {
@@ -18,6 +20,10 @@ pub mod reason {
     pub const PENDING: &str = "Pending";
     /// Ready=False until the spec changes (e.g. an invalid spec).
     pub const FAILED: &str = "Failed";
+    /// PluginReady=True: the newest version of the source serves.
+    pub const LOADED: &str = "Loaded";
+    /// PluginReady=False: a new version was refused (see the message).
+    pub const REFUSED: &str = "Refused";
 }
 
 /// One aspect of an object's state.

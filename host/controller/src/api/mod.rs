@@ -21,11 +21,14 @@ pub use certificate_request::{
     CERT_MANAGER_GROUP, CertificateRequest, CertificateRequestSpec, CertificateRequestStatus,
     IssuerReference, RequestCondition, condition_type, request_reason,
 };
-pub use condition::{Condition, ConditionStatus, READY, reason};
+pub use condition::{Condition, ConditionStatus, PLUGIN_READY, READY, reason};
 pub use issuer::{
     IssuerResource, WasmClusterIssuer, WasmClusterIssuerSpec, WasmIssuer, WasmIssuerSpec,
 };
-pub use spec::{ConfigMapPluginSource, IssuerSpec, KeyGrant, PluginLimits, PluginSpec};
+pub use spec::{
+    ConfigMapPluginSource, FilePluginSource, IssuerSpec, KeyGrant, OciPluginSource, PluginLimits,
+    PluginSpec,
+};
 pub use status::IssuerStatus;
 pub use validation::{InvalidSpec, PluginSource, ValidSpec};
 

@@ -11,6 +11,8 @@ use serde_json::{Map, Value};
 
 use super::schema;
 
+/// `spec.plugin.oci.pollInterval` when absent.
+pub(crate) const DEFAULT_POLL_INTERVAL: &str = "5m";
 /// `spec.checkInterval` when absent.
 pub(crate) const DEFAULT_CHECK_INTERVAL: &str = "10m";
 /// `spec.plugin.limits.memory` when absent; the runtime's default.
@@ -42,11 +44,10 @@ pub struct IssuerSpec {
 /// Where the plugin comes from and how it runs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-// Exactly one source must be set. Only `configMap` exists for now; OCI and
-// file sources will be siblings, each adding its `has()` term to the sum.
+// Exactly one source must be set.
 #[schemars(extend("x-kubernetes-validations" = [{
-    "rule": "(has(self.configMap) ? 1 : 0) == 1",
-    "message": "exactly one plugin source must be set: configMap",
+    "rule": "(has(self.configMap) ? 1 : 0) + (has(self.oci) ? 1 : 0) + (has(self.file) ? 1 : 0) == 1",
+    "message": "exactly one plugin source must be set: configMap, oci or file",
 }]))]
 pub struct PluginSpec {
     /// The plugin's component, in a ConfigMap's `binaryData`. The ConfigMap
@@ -54,6 +55,20 @@ pub struct PluginSpec {
     /// a WasmClusterIssuer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_map: Option<ConfigMapPluginSource>,
+    /// The plugin's component in an OCI registry (the CNCF Wasm artifact
+    /// layout, or the older `application/vnd.wasm.content.layer.v1+wasm`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oci: Option<OciPluginSource>,
+    /// The plugin's component in a file on the controller's filesystem
+    /// (e.g. a mounted volume). WasmIssuers may only use paths under the
+    /// directories the controller allows (`--allow-plugin-dir`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<FilePluginSource>,
+    /// Pins the component's content: `sha256:<64 hex digits>` of the
+    /// component's bytes. Content with another digest is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^sha256:[0-9a-f]{64}$"))]
+    pub digest: Option<String>,
     /// Free-form JSON object handed to the plugin as its configuration; its
     /// meaning is the plugin's.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
@@ -71,6 +86,36 @@ pub struct ConfigMapPluginSource {
     pub name: String,
     /// The `binaryData` key that holds the component, e.g. `plugin.wasm`.
     pub key: String,
+}
+
+/// A plugin in an OCI registry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OciPluginSource {
+    /// `registry/repository:tag` or `registry/repository@sha256:...`. A tag
+    /// is resolved to a digest, which the status records, and checked again
+    /// every `pollInterval`.
+    pub reference: String,
+    /// A `kubernetes.io/dockerconfigjson` Secret with the registry's
+    /// credentials, in the issuer's namespace (the cluster resource
+    /// namespace for a WasmClusterIssuer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_secret: Option<String>,
+    /// Talk plain HTTP to the registry (a registry on loopback, in tests).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
+    /// How often a tag is checked for a new digest, as a Go duration.
+    /// Defaults to 5m.
+    #[serde(default = "default_poll_interval")]
+    pub poll_interval: String,
+}
+
+/// A plugin in a file the controller can read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FilePluginSource {
+    /// The component's absolute path. Changes are picked up within a second,
+    /// including the symlink swap of a mounted ConfigMap.
+    pub path: String,
 }
 
 /// Resource limits of one plugin call.
@@ -107,6 +152,10 @@ pub struct KeyGrant {
 
 fn default_check_interval() -> String {
     DEFAULT_CHECK_INTERVAL.to_owned()
+}
+
+fn default_poll_interval() -> String {
+    DEFAULT_POLL_INTERVAL.to_owned()
 }
 
 fn default_memory() -> String {

@@ -14,6 +14,9 @@ pub struct IssuerStatus {
     /// The issuer's conditions. `Ready` says whether certificate requests are
     /// served: `True`/`Checked` once the plugin loaded and its check passed,
     /// `False`/`Pending` while retrying, `False`/`Failed` until the spec changes.
+    /// `PluginReady` says whether the newest content of the plugin's source
+    /// is the one serving: `False`/`Refused` when a new version could not be
+    /// fetched, compiled or checked (the last good version keeps serving).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     // A map keyed by type lets server-side apply give each condition type its
     // own owner, so our field manager never owns others' conditions.
@@ -22,6 +25,14 @@ pub struct IssuerStatus {
     /// The sha256 digest (`sha256:<hex>`) of the plugin that serves requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plugin_digest: Option<String>,
+    /// Where the serving plugin came from; for an OCI tag, the immutable
+    /// reference it resolved to (`registry/repository@sha256:...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin_source: Option<String>,
+    /// When the serving plugin was loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "schema::date_time")]
+    pub plugin_loaded_at: Option<Time>,
     /// When the plugin's check last ran, whatever its result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::date_time")]
@@ -31,7 +42,12 @@ pub struct IssuerStatus {
 impl IssuerStatus {
     /// The `Ready` condition, if one was written.
     pub fn ready_condition(&self) -> Option<&Condition> {
-        self.conditions.iter().find(|c| c.type_ == READY)
+        self.condition(READY)
+    }
+
+    /// The condition of `type_`, if one was written.
+    pub fn condition(&self, type_: &str) -> Option<&Condition> {
+        self.conditions.iter().find(|c| c.type_ == type_)
     }
 
     /// Whether the issuer is Ready for the spec of `generation`: a Ready=True

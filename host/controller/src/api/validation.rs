@@ -3,23 +3,39 @@
 
 use std::time::Duration;
 
-use wasm_issuer_runtime::{InvalidQuantity, Limits};
+use wasm_issuer_runtime::{Digest, InvalidDigest, InvalidQuantity, Limits};
 
-use super::spec::{ConfigMapPluginSource, IssuerSpec, PluginLimits, PluginSpec};
+use super::spec::{
+    ConfigMapPluginSource, FilePluginSource, IssuerSpec, OciPluginSource, PluginLimits, PluginSpec,
+};
 
 const MEMORY_FIELD: &str = "spec.plugin.limits.memory";
 const TIMEOUT_FIELD: &str = "spec.plugin.limits.timeout";
 const CHECK_INTERVAL_FIELD: &str = "spec.checkInterval";
+const POLL_INTERVAL_FIELD: &str = "spec.plugin.oci.pollInterval";
+const DIGEST_FIELD: &str = "spec.plugin.digest";
 
 /// A spec the controller cannot serve with; the message names the field.
 ///
 /// The causes are part of the message rather than `source()`s: the message is
 /// shown alone, in a condition, where a chain would be lost.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum InvalidSpec {
     /// No plugin source is set (the CRD's validation rule normally refuses this).
-    #[error("spec.plugin: no plugin source is set; set spec.plugin.configMap")]
+    #[error("spec.plugin: no plugin source is set; set one of configMap, oci or file")]
     NoPluginSource,
+    /// More than one source (the CRD's validation rule normally refuses this).
+    #[error(
+        "spec.plugin: more than one plugin source is set; set exactly one of configMap, oci or file"
+    )]
+    ManyPluginSources,
+    #[error("{field}: {cause}")]
+    Digest {
+        field: &'static str,
+        cause: InvalidDigest,
+    },
+    #[error("spec.plugin.file.path: {path:?} is not an absolute path")]
+    RelativePath { path: String },
     #[error("{field}: {cause}")]
     Memory {
         field: &'static str,
@@ -39,12 +55,19 @@ pub enum InvalidSpec {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PluginSource<'a> {
     ConfigMap(&'a ConfigMapPluginSource),
+    Oci {
+        source: &'a OciPluginSource,
+        poll_interval: Duration,
+    },
+    File(&'a FilePluginSource),
 }
 
 /// An [`IssuerSpec`] whose values all parsed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ValidSpec<'a> {
     pub source: PluginSource<'a>,
+    /// The content the plugin must have, if pinned.
+    pub digest: Option<Digest>,
     pub limits: Limits,
     pub check_interval: Duration,
 }
@@ -54,6 +77,16 @@ impl IssuerSpec {
     pub fn validate(&self) -> Result<ValidSpec<'_>, InvalidSpec> {
         Ok(ValidSpec {
             source: self.plugin.source()?,
+            digest: self
+                .plugin
+                .digest
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|cause| InvalidSpec::Digest {
+                    field: DIGEST_FIELD,
+                    cause,
+                })?,
             limits: self.plugin.limits.to_runtime()?,
             check_interval: parse_duration(CHECK_INTERVAL_FIELD, &self.check_interval)?,
         })
@@ -63,10 +96,29 @@ impl IssuerSpec {
 impl PluginSpec {
     /// The one plugin source that is set.
     pub fn source(&self) -> Result<PluginSource<'_>, InvalidSpec> {
-        self.config_map
-            .as_ref()
-            .map(PluginSource::ConfigMap)
-            .ok_or(InvalidSpec::NoPluginSource)
+        let mut sources = Vec::new();
+        if let Some(source) = &self.config_map {
+            sources.push(PluginSource::ConfigMap(source));
+        }
+        if let Some(source) = &self.oci {
+            sources.push(PluginSource::Oci {
+                source,
+                poll_interval: parse_duration(POLL_INTERVAL_FIELD, &source.poll_interval)?,
+            });
+        }
+        if let Some(source) = &self.file {
+            if !std::path::Path::new(&source.path).is_absolute() {
+                return Err(InvalidSpec::RelativePath {
+                    path: source.path.clone(),
+                });
+            }
+            sources.push(PluginSource::File(source));
+        }
+        match sources.as_slice() {
+            [] => Err(InvalidSpec::NoPluginSource),
+            [source] => Ok(*source),
+            _ => Err(InvalidSpec::ManyPluginSources),
+        }
     }
 }
 
@@ -148,7 +200,9 @@ mod tests {
     fn reads_the_configmap_source() {
         let spec = spec(json!({}));
         let valid = spec.validate().expect("valid");
-        let PluginSource::ConfigMap(source) = valid.source;
+        let PluginSource::ConfigMap(source) = valid.source else {
+            panic!("not the ConfigMap source: {:?}", valid.source);
+        };
         assert_eq!(
             (source.name.as_str(), source.key.as_str()),
             ("ca-plugin", "plugin.wasm")
@@ -217,5 +271,66 @@ mod tests {
         let mut spec = spec(json!({}));
         spec.plugin.config_map = None;
         assert!(matches!(spec.validate(), Err(InvalidSpec::NoPluginSource)));
+    }
+
+    #[test]
+    fn reads_the_oci_source_and_its_poll_interval() {
+        let mut spec = spec(json!({}));
+        spec.plugin.config_map = None;
+        spec.plugin.oci = Some(
+            serde_json::from_value(json!({"reference": "registry.example/ca:v1"})).expect("valid"),
+        );
+        let valid = spec.validate().expect("valid");
+        let PluginSource::Oci {
+            source,
+            poll_interval,
+        } = valid.source
+        else {
+            panic!("not the OCI source");
+        };
+        assert_eq!(source.reference, "registry.example/ca:v1");
+        assert_eq!(poll_interval, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn a_file_source_must_be_absolute_and_alone() {
+        let mut spec = spec(json!({}));
+        spec.plugin.file = Some(FilePluginSource {
+            path: "/plugins/ca.wasm".into(),
+        });
+        assert!(matches!(
+            spec.validate(),
+            Err(InvalidSpec::ManyPluginSources)
+        ));
+        spec.plugin.config_map = None;
+        assert!(matches!(
+            spec.validate().map(|v| v.source),
+            Ok(PluginSource::File(_))
+        ));
+        spec.plugin.file = Some(FilePluginSource {
+            path: "plugins/ca.wasm".into(),
+        });
+        assert_eq!(
+            spec.validate().expect_err("relative").to_string(),
+            "spec.plugin.file.path: \"plugins/ca.wasm\" is not an absolute path"
+        );
+    }
+
+    #[test]
+    fn a_digest_pin_is_parsed() {
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        let spec = spec(json!({"plugin": {"digest": digest}}));
+        assert_eq!(
+            spec.validate()
+                .expect("valid")
+                .digest
+                .map(|d| d.to_string()),
+            Some(digest)
+        );
+        let error = self::spec(json!({"plugin": {"digest": "sha256:12"}}))
+            .validate()
+            .expect_err("invalid")
+            .to_string();
+        assert!(error.starts_with("spec.plugin.digest: "), "{error}");
     }
 }

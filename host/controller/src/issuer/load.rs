@@ -1,62 +1,119 @@
 //! Making an issuer ready to sign: its plugin from its source, its keys
 //! from their Secrets, and the plugin's own check. What goes wrong becomes
-//! a [`Problem`]: the reason and message of the issuer's Ready condition.
+//! a [`Problem`]: the reason and message of the issuer's conditions.
 
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
 use kube::{Api, ResourceExt};
 use wasm_issuer_pki::GrantedKey;
 use wasm_issuer_runtime::{CallError, ErrorClass, Grants, IssuerInfo, Sandbox};
 
 use super::kind::IssuerKind;
-use crate::api::{ConfigMapPluginSource, KeyGrant, PluginSource, reason};
+use super::source::{self, Asker, Fetch};
+use crate::api::{KeyGrant, reason};
 use crate::context::Context;
 use crate::issuer_states::LoadedIssuer;
+use crate::plugins::Provenance;
 
-/// Why an issuer is not Ready.
+/// Why an issuer (or a new version of its plugin) is not usable.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
     /// [`reason::PENDING`] (retried with backoff) or [`reason::FAILED`]
     /// (until the spec or a referenced object changes).
     pub reason: &'static str,
     pub message: String,
+    /// The problem is with a new version of the plugin (its source cannot be
+    /// read, its content is refused or fails its check): a version already
+    /// serving this spec may go on serving.
+    pub new_version: bool,
 }
 
 impl Problem {
-    fn pending(message: String) -> Self {
+    pub fn pending(message: String) -> Self {
         Self {
             reason: reason::PENDING,
             message,
+            new_version: false,
         }
     }
 
-    fn failed(message: String) -> Self {
+    pub fn failed(message: String) -> Self {
         Self {
             reason: reason::FAILED,
             message,
+            new_version: false,
+        }
+    }
+
+    /// The plugin's source cannot be read now; it may be later.
+    pub fn unreachable(message: String) -> Self {
+        Self {
+            new_version: true,
+            ..Self::pending(message)
+        }
+    }
+
+    /// The source's content is not a usable plugin; only a change fixes it.
+    pub fn new_version(message: String) -> Self {
+        Self {
+            new_version: true,
+            ..Self::failed(message)
         }
     }
 }
 
+/// A plugin version that passed its check, and how it was compiled.
+pub struct Candidate {
+    pub loaded: LoadedIssuer,
+    pub provenance: Provenance,
+}
+
 /// Loads the issuer's plugin and keys and runs the plugin's check.
+/// `serving` is the version serving this spec now, if any: a check that
+/// fails on the same content is the issuer's problem, not a new version's.
 pub async fn load_and_check<K: IssuerKind>(
     issuer: &K,
     ctx: &Context,
-) -> Result<LoadedIssuer, Problem> {
+    serving: Option<&LoadedIssuer>,
+) -> Result<Candidate, Problem> {
     let spec = issuer.issuer_spec();
     let valid = spec
         .validate()
         .map_err(|invalid| Problem::failed(invalid.to_string()))?;
     let namespace = issuer.resource_namespace(&ctx.options);
-    let (origin, wasm) = match valid.source {
-        PluginSource::ConfigMap(source) => plugin_from_config_map(ctx, &namespace, source).await?,
+    let asker = Asker {
+        namespace: &namespace,
+        cluster_scoped: issuer.key().namespace().is_none(),
     };
-    let plugin = ctx
-        .plugins
-        .signer(wasm)
-        .await
-        .map_err(|error| Problem::failed(format!("the plugin in {origin}: {error}")))?;
+    let (plugin, origin, provenance) = match source::fetch(ctx, asker, &valid, serving).await? {
+        Fetch::New(fetched) => {
+            let (plugin, provenance) = ctx.plugins.signer(fetched.wasm).await.map_err(|error| {
+                Problem::new_version(format!("the plugin in {}: {error}", fetched.origin))
+            })?;
+            (plugin, fetched.origin, provenance)
+        }
+        Fetch::Unchanged => match serving {
+            Some(serving) => (
+                serving.plugin.clone(),
+                serving.origin.clone(),
+                Provenance::InMemory,
+            ),
+            None => {
+                return Err(Problem::pending(
+                    "the plugin's source did not change, but nothing serves".into(),
+                ));
+            }
+        },
+    };
+    // The same bytes as the version serving: the same version, loaded then.
+    let same_version = serving.filter(|serving| serving.plugin.digest() == plugin.digest());
+    let loaded_at = same_version.map_or_else(
+        || Time(Timestamp::now()),
+        |serving| serving.loaded_at.clone(),
+    );
     let mut grants = Grants::new();
     for grant in &spec.keys {
         grants.grant_key(&grant.name, granted_key(ctx, &namespace, grant).await?);
@@ -74,41 +131,15 @@ pub async fn load_and_check<K: IssuerKind>(
             namespace: key.namespace().unwrap_or_default().to_owned(),
             config: serde_json::Value::Object(spec.plugin.config.clone()).to_string(),
         },
+        origin,
+        loaded_at,
     };
-    check(loaded).await
-}
-
-/// The component in a ConfigMap's `binaryData`, and where it came from.
-async fn plugin_from_config_map(
-    ctx: &Context,
-    namespace: &str,
-    source: &ConfigMapPluginSource,
-) -> Result<(String, Vec<u8>), Problem> {
-    let origin = format!("ConfigMap {namespace}/{}", source.name);
-    let config_map = Api::<ConfigMap>::namespaced(ctx.client.clone(), namespace)
-        .get_opt(&source.name)
-        .await
-        .map_err(|error| Problem::pending(format!("cannot read {origin}: {error}")))?
-        .ok_or_else(|| Problem::pending(format!("{origin} not found")))?;
-    if let Some(bytes) = config_map
-        .binary_data
-        .as_ref()
-        .and_then(|data| data.get(&source.key))
-    {
-        return Ok((origin, bytes.0.clone()));
-    }
-    let in_text_data = config_map
-        .data
-        .as_ref()
-        .is_some_and(|data| data.contains_key(&source.key));
-    Err(Problem::failed(if in_text_data {
-        format!(
-            "{origin}: key {:?} is in data, but a component is binary: put it in binaryData (kubectl create configmap --from-file does)",
-            source.key
-        )
-    } else {
-        format!("{origin} has no binaryData key {:?}", source.key)
-    }))
+    let new_version = same_version.is_none();
+    let loaded = check(loaded).await.map_err(|problem| Problem {
+        new_version,
+        ..problem
+    })?;
+    Ok(Candidate { loaded, provenance })
 }
 
 /// The key pair of one grant, from its Secret in the issuer's resource namespace.
@@ -186,5 +217,13 @@ mod tests {
         assert_eq!(check_problem(&trap).reason, reason::PENDING);
         let bad_config = CallError::Plugin(PluginError::Permanent("unknown field".into()));
         assert_eq!(check_problem(&bad_config).reason, reason::FAILED);
+    }
+
+    #[test]
+    fn source_problems_concern_a_new_version() {
+        assert!(Problem::unreachable("registry down".into()).new_version);
+        assert_eq!(Problem::unreachable("x".into()).reason, reason::PENDING);
+        assert!(Problem::new_version("not wasm".into()).new_version);
+        assert!(!Problem::pending("Secret missing".into()).new_version);
     }
 }

@@ -6,12 +6,14 @@
 mod kind;
 mod load;
 mod reconcile;
+mod source;
 mod status;
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use futures::channel::mpsc::UnboundedReceiver;
-use futures::{StreamExt, future};
+use futures::{StreamExt, future, stream};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::Api;
 use kube::api::PartialObjectMeta;
@@ -32,6 +34,7 @@ pub fn controller<K: IssuerKind>(
     options: &Options,
     states: Arc<IssuerStates>,
     rechecks: UnboundedReceiver<IssuerKey>,
+    file_changes: UnboundedReceiver<PathBuf>,
 ) -> Controller<K> {
     let (reader, writer) = reflector::store();
     // The status we write must not trigger another reconcile: only spec
@@ -53,6 +56,7 @@ pub fn controller<K: IssuerKind>(
     let watched = K::watched_namespace(options);
     let by_secret = controller.store();
     let by_config_map = controller.store();
+    let by_file = controller.store();
     let options = options.clone();
     let secret_options = options.clone();
     controller
@@ -76,6 +80,7 @@ pub fn controller<K: IssuerKind>(
             },
         )
         .reconcile_on(rechecks.filter_map(|key| future::ready(K::ref_of(&key))))
+        .reconcile_on(file_changes.flat_map(move |path| stream::iter(reading(&by_file, &path))))
 }
 
 fn any_version() -> watcher::Config {
@@ -104,6 +109,23 @@ where
     watcher(api, any_version())
         .default_backoff()
         .touched_objects()
+}
+
+/// The issuers of the cache whose plugin is the file at `path`.
+fn reading<K: IssuerKind>(issuers: &Store<K>, path: &Path) -> Vec<ObjectRef<K>> {
+    issuers
+        .state()
+        .iter()
+        .filter(|issuer| {
+            issuer
+                .issuer_spec()
+                .plugin
+                .file
+                .as_ref()
+                .is_some_and(|file| Path::new(&file.path) == path)
+        })
+        .map(|issuer| ObjectRef::from_obj(&**issuer))
+        .collect()
 }
 
 /// The issuers of the cache that refer to `object` (by `refers`, given its name).

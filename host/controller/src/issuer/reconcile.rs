@@ -1,4 +1,9 @@
-//! The issuer reconciler: load the plugin, check it, say so in the status.
+//! The issuer reconciler: load the plugin, check it, swap it in, say so.
+//!
+//! A new version of the plugin (new bytes in its source) that cannot be
+//! fetched, compiled or checked does not stop issuing: the version already
+//! serving the issuer's current spec goes on serving, and `PluginReady`
+//! says why the new one was refused.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -6,9 +11,9 @@ use std::time::{Duration, Instant};
 use kube::runtime::controller::Action;
 
 use super::kind::IssuerKind;
-use super::load::{Problem, load_and_check};
-use super::status::{self, Report};
-use crate::api::{ConditionStatus, IssuerStatus, reason};
+use super::load::{Candidate, Problem, load_and_check};
+use super::status::{self, Report, Said};
+use crate::api::{ConditionStatus, IssuerStatus, PluginSource, reason};
 use crate::context::Context;
 use crate::error::Error;
 use crate::issuer_states::{IssuerState, LoadedIssuer};
@@ -18,10 +23,23 @@ use crate::issuer_states::{IssuerState, LoadedIssuer};
 const MIN_PENDING_RETRY: Duration = Duration::from_secs(5);
 const MAX_PENDING_RETRY: Duration = Duration::from_secs(300);
 
+/// Event reasons of plugin versions.
+const PLUGIN_LOADED: &str = "PluginLoaded";
+const PLUGIN_REFUSED: &str = "PluginRefused";
+
 pub async fn reconcile<K: IssuerKind>(issuer: Arc<K>, ctx: Arc<Context>) -> Result<Action, Error> {
     let key = issuer.key();
     let uid = issuer.meta().uid.clone().unwrap_or_default();
     let generation = issuer.meta().generation.unwrap_or_default();
+    let state = ctx.issuers.get(&key, &uid);
+    // The version serving this very spec, if any.
+    let serving = match &state {
+        Some(IssuerState::Ready {
+            generation: served,
+            loaded,
+        }) if *served == generation => Some(Arc::clone(loaded)),
+        _ => None,
+    };
 
     // Signing said the issuer is broken: not Ready until a check passes,
     // and that check waits a while, so a plugin whose check passes while
@@ -35,22 +53,14 @@ pub async fn reconcile<K: IssuerKind>(issuer: Arc<K>, ctx: Arc<Context>) -> Resu
                 failure.message,
                 wait.as_secs().max(1)
             );
-            report_problem(
-                &*issuer,
-                &ctx,
-                &Problem {
-                    reason: reason::PENDING,
-                    message,
-                },
-            )
-            .await?;
+            report_problem(&*issuer, &ctx, &Problem::pending(message)).await?;
             return Ok(Action::requeue(wait));
         }
         ctx.issuers.clear_signing_failure(&key);
     }
 
     // A new spec: requests wait from now on, not from when the status says so.
-    if ctx.issuers.get(&key, &uid).map(|state| state.generation()) != Some(generation) {
+    if state.as_ref().map(IssuerState::generation) != Some(generation) {
         ctx.issuers.set(
             &key,
             &uid,
@@ -61,34 +71,45 @@ pub async fn reconcile<K: IssuerKind>(issuer: Arc<K>, ctx: Arc<Context>) -> Resu
         );
     }
 
-    match load_and_check(&*issuer, &ctx).await {
-        Ok(loaded) => {
-            let check_interval = issuer
-                .issuer_spec()
-                .validate()
-                .map(|valid| valid.check_interval)
-                .unwrap_or(MAX_PENDING_RETRY);
-            report_ready(&*issuer, &ctx, loaded, &uid, generation).await?;
-            Ok(Action::requeue(check_interval))
-        }
-        Err(problem) => {
-            ctx.issuers.set(
-                &key,
+    match load_and_check(&*issuer, &ctx, serving.as_deref()).await {
+        Ok(candidate) => {
+            report_ready(
+                &*issuer,
+                &ctx,
+                candidate,
+                serving.as_deref(),
                 &uid,
-                IssuerState::NotReady {
-                    generation,
-                    message: problem.message.clone(),
-                },
-            );
-            report_problem(&*issuer, &ctx, &problem).await?;
-            Ok(if problem.reason == reason::FAILED {
-                // Only a change of the spec or of a referenced object helps,
-                // and each of those triggers a reconcile.
-                Action::await_change()
-            } else {
-                Action::requeue(pending_retry(issuer.issuer_status()))
-            })
+                generation,
+            )
+            .await?;
+            Ok(Action::requeue(next_check(&*issuer)))
         }
+        Err(problem) => match serving {
+            Some(serving) if problem.new_version => {
+                report_refused(&*issuer, &ctx, &problem, &serving).await?;
+                Ok(Action::requeue(
+                    pending_retry(issuer.issuer_status()).min(next_check(&*issuer)),
+                ))
+            }
+            _ => {
+                ctx.issuers.set(
+                    &key,
+                    &uid,
+                    IssuerState::NotReady {
+                        generation,
+                        message: problem.message.clone(),
+                    },
+                );
+                report_problem(&*issuer, &ctx, &problem).await?;
+                Ok(if problem.reason == reason::FAILED {
+                    // Only a change of the spec or of a referenced object
+                    // helps, and each of those triggers a reconcile.
+                    Action::await_change()
+                } else {
+                    Action::requeue(pending_retry(issuer.issuer_status()))
+                })
+            }
+        },
     }
 }
 
@@ -97,35 +118,100 @@ pub fn error_policy<K: IssuerKind>(issuer: Arc<K>, error: &Error, _: Arc<Context
     Action::requeue(MIN_PENDING_RETRY)
 }
 
+/// When to look again with nothing changed: the check interval, or sooner
+/// for an OCI tag, which may move.
+fn next_check<K: IssuerKind>(issuer: &K) -> Duration {
+    match issuer.issuer_spec().validate() {
+        Ok(valid) => match valid.source {
+            PluginSource::Oci { poll_interval, .. } => poll_interval.min(valid.check_interval),
+            _ => valid.check_interval,
+        },
+        Err(_) => MAX_PENDING_RETRY,
+    }
+}
+
 async fn report_ready<K: IssuerKind>(
     issuer: &K,
     ctx: &Context,
-    loaded: LoadedIssuer,
+    candidate: Candidate,
+    previous: Option<&LoadedIssuer>,
     uid: &str,
     generation: i64,
 ) -> Result<(), Error> {
+    let Candidate { loaded, provenance } = candidate;
     let digest = loaded.plugin.digest().to_string();
+    let new_version =
+        previous.is_none_or(|previous| previous.plugin.digest() != loaded.plugin.digest());
+    let loaded = Arc::new(loaded);
     // Ready here first: requests may be signed before the status write
-    // comes back through the watch.
+    // comes back through the watch. Requests already running keep the
+    // version they started with.
     ctx.issuers.set(
         &issuer.key(),
         uid,
         IssuerState::Ready {
             generation,
-            loaded: Arc::new(loaded),
+            loaded: Arc::clone(&loaded),
         },
     );
     let message = format!("plugin {digest} loaded and its check passed");
     let report = Report {
-        status: ConditionStatus::True,
-        reason: reason::CHECKED,
-        message: message.clone(),
-        plugin_digest: Some(digest),
+        ready: Said {
+            status: ConditionStatus::True,
+            reason: reason::CHECKED,
+            message: message.clone(),
+        },
+        plugin_ready: Said {
+            status: ConditionStatus::True,
+            reason: reason::LOADED,
+            message: format!("serving {digest} from {}", loaded.origin),
+        },
+        serving: Some(&loaded),
     };
-    if status::apply(&ctx.client, issuer, report).await? {
+    let (ready_changed, _) = status::apply(&ctx.client, issuer, report).await?;
+    let object = issuer.object_ref(&());
+    if new_version {
+        let was = previous.map_or(String::new(), |previous| {
+            format!(" (was {})", previous.plugin.digest())
+        });
+        let note = format!("serving {digest} from {}{was}; {provenance}", loaded.origin);
+        tracing::info!(issuer = %issuer.key(), "{note}");
+        ctx.events.normal(&object, PLUGIN_LOADED, note).await;
+    }
+    if ready_changed {
         tracing::info!(issuer = %issuer.key(), "ready: {message}");
+        ctx.events.normal(&object, reason::CHECKED, message).await;
+    }
+    Ok(())
+}
+
+/// A new version was refused; `serving` goes on serving.
+async fn report_refused<K: IssuerKind>(
+    issuer: &K,
+    ctx: &Context,
+    problem: &Problem,
+    serving: &LoadedIssuer,
+) -> Result<(), Error> {
+    let digest = serving.plugin.digest();
+    let message = format!("{}; still serving {digest}", problem.message);
+    tracing::warn!(issuer = %issuer.key(), "new plugin version refused: {message}");
+    let report = Report {
+        ready: Said {
+            status: ConditionStatus::True,
+            reason: reason::CHECKED,
+            message: format!("plugin {digest} loaded and its check passed"),
+        },
+        plugin_ready: Said {
+            status: ConditionStatus::False,
+            reason: reason::REFUSED,
+            message: message.clone(),
+        },
+        serving: Some(serving),
+    };
+    let (_, plugin_changed) = status::apply(&ctx.client, issuer, report).await?;
+    if plugin_changed {
         ctx.events
-            .normal(&issuer.object_ref(&()), reason::CHECKED, message)
+            .warning(&issuer.object_ref(&()), PLUGIN_REFUSED, message)
             .await;
     }
     Ok(())
@@ -138,12 +224,24 @@ async fn report_problem<K: IssuerKind>(
 ) -> Result<(), Error> {
     tracing::info!(issuer = %issuer.key(), reason = problem.reason, "not ready: {}", problem.message);
     let report = Report {
-        status: ConditionStatus::False,
-        reason: problem.reason,
-        message: problem.message.clone(),
-        plugin_digest: None,
+        ready: Said {
+            status: ConditionStatus::False,
+            reason: problem.reason,
+            message: problem.message.clone(),
+        },
+        plugin_ready: Said {
+            status: ConditionStatus::False,
+            reason: if problem.new_version {
+                reason::REFUSED
+            } else {
+                problem.reason
+            },
+            message: problem.message.clone(),
+        },
+        serving: None,
     };
-    if status::apply(&ctx.client, issuer, report).await? {
+    let (ready_changed, _) = status::apply(&ctx.client, issuer, report).await?;
+    if ready_changed {
         ctx.events
             .warning(
                 &issuer.object_ref(&()),

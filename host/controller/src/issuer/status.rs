@@ -1,5 +1,5 @@
 //! Writing an issuer's status: server-side apply with our field manager,
-//! so that we own our condition and fields and nobody else's.
+//! so that we own our conditions and fields and nobody else's.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
@@ -8,45 +8,61 @@ use kube::api::{Patch, PatchParams};
 use serde_json::json;
 
 use super::kind::IssuerKind;
-use crate::api::{Condition, ConditionStatus, IssuerStatus, READY};
+use crate::api::{Condition, ConditionStatus, IssuerStatus, PLUGIN_READY, READY};
 use crate::error::Error;
+use crate::issuer_states::LoadedIssuer;
 use crate::options::FIELD_MANAGER;
 
-/// The Ready condition to report, and the plugin that serves (if any).
-pub struct Report<'a> {
+/// One condition to report.
+pub struct Said {
     pub status: ConditionStatus,
-    pub reason: &'a str,
+    pub reason: &'static str,
     pub message: String,
-    pub plugin_digest: Option<String>,
 }
 
-/// Applies `report` to the issuer's status; returns whether the Ready
-/// condition changed (a transition worth an Event).
+/// What to report: Ready, PluginReady, and the version serving (if any).
+pub struct Report<'a> {
+    pub ready: Said,
+    pub plugin_ready: Said,
+    pub serving: Option<&'a LoadedIssuer>,
+}
+
+/// Applies `report` to the issuer's status; returns whether the Ready and
+/// PluginReady conditions changed, in that order (transitions worth an Event).
 pub async fn apply<K: IssuerKind>(
     client: &kube::Client,
     issuer: &K,
     report: Report<'_>,
-) -> Result<bool, Error> {
+) -> Result<(bool, bool), Error> {
     let now = Time(Timestamp::now());
+    let previous = issuer.issuer_status();
     let mut status = IssuerStatus {
-        // Only our condition: applying others would take their ownership.
-        conditions: issuer
-            .issuer_status()
-            .and_then(IssuerStatus::ready_condition)
+        // Only our conditions: applying others would take their ownership.
+        conditions: [READY, PLUGIN_READY]
+            .iter()
+            .filter_map(|type_| previous.and_then(|status| status.condition(type_)))
             .cloned()
-            .into_iter()
             .collect(),
-        plugin_digest: report.plugin_digest,
+        plugin_digest: report
+            .serving
+            .map(|serving| serving.plugin.digest().to_string()),
+        plugin_source: report.serving.map(|serving| serving.origin.clone()),
+        plugin_loaded_at: report.serving.map(|serving| serving.loaded_at.clone()),
         last_check_time: Some(now.clone()),
     };
-    let changed = status.set_condition(Condition {
-        type_: READY.to_owned(),
-        status: report.status,
-        reason: report.reason.to_owned(),
-        message: report.message,
-        last_transition_time: now,
-        observed_generation: issuer.meta().generation,
-    });
+    let generation = issuer.meta().generation;
+    let mut condition = |type_: &str, said: Said| {
+        status.set_condition(Condition {
+            type_: type_.to_owned(),
+            status: said.status,
+            reason: said.reason.to_owned(),
+            message: said.message,
+            last_transition_time: now.clone(),
+            observed_generation: generation,
+        })
+    };
+    let ready_changed = condition(READY, report.ready);
+    let plugin_changed = condition(PLUGIN_READY, report.plugin_ready);
     let patch = json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),
@@ -60,5 +76,5 @@ pub async fn apply<K: IssuerKind>(
             &Patch::Apply(patch),
         )
         .await?;
-    Ok(changed)
+    Ok((ready_changed, plugin_changed))
 }

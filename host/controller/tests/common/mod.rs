@@ -32,10 +32,22 @@ const APPROVER: &str = "wasm-issuer-test-approver";
 
 /// Our CRDs installed, and a controller for this test binary running.
 pub async fn prepare(control_plane: &'static ControlPlane) -> Client {
+    log_if_asked();
     install_crds(control_plane).await;
     static CONTROLLER: OnceLock<RunningController> = OnceLock::new();
     CONTROLLER.get_or_init(|| RunningController::start(control_plane, test_options()));
     control_plane.client().await.expect("admin client")
+}
+
+/// With `RUST_LOG` set, the controller's logs go to stderr (e.g.
+/// `RUST_LOG=wasm_issuer_controller=debug cargo test ... -- --nocapture`).
+pub fn log_if_asked() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
 }
 
 /// Installs `deploy/crds/` (again: cheap, and keeps tests independent).
@@ -204,6 +216,9 @@ impl IssuerBuilder {
                     name: plugin_config_map.to_owned(),
                     key: "plugin.wasm".to_owned(),
                 }),
+                oci: None,
+                file: None,
+                digest: None,
                 config: serde_json::Map::new(),
                 limits: Default::default(),
             },
