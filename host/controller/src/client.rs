@@ -1,7 +1,10 @@
 //! The Kubernetes client, with the request rate limit the binary's
 //! `--kube-api-qps` / `--kube-api-burst` set, as client-go's token bucket
 //! does: a controller must not flood the API server when many requests
-//! arrive at once.
+//! arrive at once. As in cert-manager, the limit applies only when the API
+//! server has no flow control of its own (API Priority and Fairness, on by
+//! default since Kubernetes 1.29): then the server queues fairly, and a
+//! client-side limit would only slow issuance down.
 
 use std::future::Future;
 use std::num::NonZeroU32;
@@ -22,11 +25,42 @@ pub struct RateLimit {
     pub burst: u32,
 }
 
-/// A client for `config` whose requests wait for the rate limit.
-pub fn client(config: kube::Config, limit: RateLimit) -> Result<kube::Client, Error> {
+/// A client for `config`: rate-limited by `limit` unless the server does
+/// its own flow control.
+pub async fn client(config: kube::Config, limit: RateLimit) -> Result<kube::Client, Error> {
+    let layer = RateLimitLayer::new(limit)?;
+    let unlimited =
+        kube::Client::try_from(config.clone()).map_err(|error| Error::Client(error.to_string()))?;
+    if has_flow_control(&unlimited).await {
+        tracing::info!("the API server has API Priority and Fairness: no client-side rate limit");
+        return Ok(unlimited);
+    }
+    tracing::info!(
+        qps = limit.qps,
+        burst = limit.burst,
+        "client-side API rate limit"
+    );
     let builder = kube::client::ClientBuilder::try_from(config)
         .map_err(|error| Error::Client(error.to_string()))?;
-    Ok(builder.with_layer(&RateLimitLayer::new(limit)?).build())
+    Ok(builder.with_layer(&layer).build())
+}
+
+/// Whether the API server does API Priority and Fairness: it then names
+/// the flow schema of each request in a response header (what cert-manager
+/// and client-go look at too). A server that cannot be asked is assumed
+/// not to, so the client-side limit protects it.
+async fn has_flow_control(client: &kube::Client) -> bool {
+    const FLOW_SCHEMA_HEADER: &str = "x-kubernetes-pf-flowschema-uid";
+    let Ok(request) = http::Request::get("/livez/ping").body(Vec::new()) else {
+        return false;
+    };
+    match client.send(request.map(kube::client::Body::from)).await {
+        Ok(response) => response.headers().contains_key(FLOW_SCHEMA_HEADER),
+        Err(error) => {
+            tracing::warn!("cannot tell whether the API server does flow control: {error}");
+            false
+        }
+    }
 }
 
 #[derive(Clone)]

@@ -24,7 +24,8 @@ pub struct Args {
     /// CertificateRequests reconciled in parallel.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
-    /// Average Kubernetes API requests per second.
+    /// Average Kubernetes API requests per second, when the API server does
+    /// no flow control of its own (API Priority and Fairness).
     #[arg(long, default_value_t = 50.0)]
     pub kube_api_qps: f32,
     /// Kubernetes API requests allowed at once above the average.
@@ -70,7 +71,9 @@ async fn serve(args: Args) -> Result<(), Failure> {
         qps: args.kube_api_qps,
         burst: args.kube_api_burst,
     };
-    let client = wasm_issuer_controller::client(config, limit).class(Class::Input)?;
+    let client = wasm_issuer_controller::client(config, limit)
+        .await
+        .class(Class::Input)?;
     let options = Options {
         cluster_resource_namespace: args.cluster_resource_namespace,
         concurrency: args.concurrency,

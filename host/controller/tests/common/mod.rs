@@ -104,6 +104,7 @@ impl RunningController {
                         burst: 400,
                     },
                 )
+                .await
                 .expect("a client");
                 // Stopping drops the controller wherever it is, as a crash would.
                 tokio::select! {
