@@ -95,14 +95,8 @@ impl Events {
 }
 
 /// Cuts `text` to at most `max` bytes, on a character boundary.
-pub fn truncate(mut text: String, max: usize) -> String {
-    if text.len() > max {
-        let mut end = max;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-    }
+fn truncate(mut text: String, max: usize) -> String {
+    text.truncate(text.floor_char_boundary(max));
     text
 }
 

@@ -18,7 +18,8 @@ use wasm_issuer_testenv::shared_without_auto_approval;
 
 use common::{
     IssuerBuilder, RequestBuilder, ca_secret, condition, namespace, plugin_config_map, prepare,
-    ready_is, server_csr, set_approval, verified_chain, wait_for_issuer, wait_for_request,
+    ready_is, ready_of, server_csr, set_approval, verified_chain, wait_for_issuer,
+    wait_for_request,
 };
 
 /// One test's world: a namespace with the `ca` and `scripted` plugins in
@@ -86,16 +87,20 @@ impl World {
 
     /// A request named `name` for issuer `issuer`, created and approved.
     async fn approved_request(&self, name: &str, issuer: &str) -> CertificateRequest {
-        let request = self
-            .request(RequestBuilder::new(
-                name,
-                &self.csr(name),
-                "WasmIssuer",
-                issuer,
-            ))
-            .await;
+        let request = self.unapproved_request(name, issuer).await;
         set_approval(&self.client, &request, "Approved").await;
         request
+    }
+
+    /// A request named `name` for issuer `issuer`, created and left alone.
+    async fn unapproved_request(&self, name: &str, issuer: &str) -> CertificateRequest {
+        self.request(RequestBuilder::new(
+            name,
+            &self.csr(name),
+            "WasmIssuer",
+            issuer,
+        ))
+        .await
     }
 
     async fn request(&self, builder: RequestBuilder) -> CertificateRequest {
@@ -223,14 +228,7 @@ async fn an_unapproved_request_gets_no_status_and_is_not_signed() {
         .ready_issuer("ca", IssuerBuilder::new("ca-plugin").key("ca", "ca"))
         .await;
     let name = "waiting";
-    let waiting = world
-        .request(RequestBuilder::new(
-            name,
-            &world.csr(name),
-            "WasmIssuer",
-            "ca",
-        ))
-        .await;
+    let waiting = world.unapproved_request(name, "ca").await;
     let control = world.approved_request("control", "ca").await;
     world
         .wait(&control, "Issued", ready_is("True", "Issued"))
@@ -262,14 +260,7 @@ async fn a_denied_request_fails_even_without_approval() {
         .ready_issuer("ca", IssuerBuilder::new("ca-plugin").key("ca", "ca"))
         .await;
     let name = "denied";
-    let request = world
-        .request(RequestBuilder::new(
-            name,
-            &world.csr(name),
-            "WasmIssuer",
-            "ca",
-        ))
-        .await;
+    let request = world.unapproved_request(name, "ca").await;
     set_approval(&world.client, &request, "Denied").await;
     let denied = world
         .wait(&request, "Denied", ready_is("False", "Denied"))
@@ -360,11 +351,7 @@ async fn a_request_waits_while_its_issuers_new_spec_is_checked() {
         .wait(&request, "Issued", ready_is("True", "Issued"))
         .await;
     let issuer = issuers.get("slow").await.expect("get");
-    let ready = issuer
-        .status
-        .as_ref()
-        .and_then(|s| s.ready_condition())
-        .expect("Ready");
+    let ready = ready_of(&issuer);
     assert_eq!(ready.observed_generation, Some(2));
 }
 
@@ -501,11 +488,7 @@ async fn an_issuer_level_error_keeps_the_request_pending_and_the_issuer_not_read
         )
     );
     let not_ready = wait_for_issuer(&issuers, "creds", "False", "Pending").await;
-    let ready = not_ready
-        .status
-        .as_ref()
-        .and_then(|s| s.ready_condition())
-        .expect("Ready");
+    let ready = ready_of(&not_ready);
     assert!(
         ready
             .message

@@ -20,7 +20,8 @@ use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use common::{
-    IssuerBuilder, TIMEOUT, ca_secret, namespace, plugin_config_map, prepare, wait_for_issuer,
+    IssuerBuilder, TIMEOUT, ca_secret, namespace, plugin_config_map, prepare, ready_of,
+    wait_for_issuer,
 };
 
 async fn client() -> Client {
@@ -259,12 +260,7 @@ async fn a_plugin_cannot_open_a_key_its_issuer_does_not_grant() {
         .await;
     let issuers = Api::<WasmIssuer>::namespaced(client.clone(), &namespace);
     let issuer = wait_for_issuer(&issuers, "greedy", "False", "Pending").await;
-    let message = &issuer
-        .status
-        .as_ref()
-        .and_then(|s| s.ready_condition())
-        .expect("Ready")
-        .message;
+    let message = &ready_of(&issuer).message;
     assert!(
         message.contains("\"other\"") && message.contains("not granted"),
         "{message}"
@@ -285,12 +281,7 @@ async fn a_wasm_issuer_cannot_use_a_secret_of_another_namespace() {
         .await;
     let issuers = Api::<WasmIssuer>::namespaced(client.clone(), &namespace);
     let issuer = wait_for_issuer(&issuers, "ca", "False", "Pending").await;
-    let message = &issuer
-        .status
-        .as_ref()
-        .and_then(|s| s.ready_condition())
-        .expect("Ready")
-        .message;
+    let message = &ready_of(&issuer).message;
     assert_eq!(
         message,
         &format!("Secret {namespace}/shared-ca (key \"ca\") not found")
@@ -304,12 +295,7 @@ async fn a_wasm_issuer_cannot_use_a_secret_of_another_namespace() {
         .await;
     let cluster_issuers = Api::<WasmClusterIssuer>::all(client.clone());
     let issuer = wait_for_issuer(&cluster_issuers, &name, "False", "Pending").await;
-    let message = &issuer
-        .status
-        .as_ref()
-        .and_then(|s| s.ready_condition())
-        .expect("Ready")
-        .message;
+    let message = &ready_of(&issuer).message;
     assert_eq!(
         message,
         &format!("Secret {CLUSTER_RESOURCE_NAMESPACE}/shared-ca (key \"ca\") not found")

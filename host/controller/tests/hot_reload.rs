@@ -6,7 +6,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Duration;
 
 use k8s_openapi::ByteString;
@@ -20,15 +19,12 @@ use wasm_issuer_controller::api::{CertificateRequest, PLUGIN_READY, WasmIssuer};
 use wasm_issuer_runtime::Digest;
 use wasm_issuer_test_support::{Workdir, plugin, test_plugin};
 use wasm_issuer_testenv::shared;
-use x509_parser::prelude::{FromDer, X509Certificate};
 
 use common::{
-    IssuerBuilder, RequestBuilder, TIMEOUT, ca_secret, namespace, plugin_bytes, plugin_config_map,
-    prepare, ready_is, server_csr, verified_chain, wait_for_issuer, wait_for_request,
+    IssuerBuilder, RequestBuilder, TIMEOUT, ca_secret, issued_stamp, namespace, plugin_bytes,
+    plugin_config_map, prepare, ready_is, server_csr, stamp, stamp_plugin, verified_chain,
+    wait_for_digest, wait_for_issuer, wait_for_request,
 };
-
-/// The version stamp the stamp-v* fixtures write into each certificate.
-const STAMP_OID: &str = "1.3.6.1.4.1.59999.1";
 
 struct World {
     client: Client,
@@ -81,20 +77,7 @@ impl World {
 
     /// Waits until the issuer's status says `digest` serves.
     async fn wait_for_digest(&self, digest: &Digest) -> WasmIssuer {
-        let wanted = digest.to_string();
-        let serving = move |issuer: Option<&WasmIssuer>| {
-            issuer
-                .and_then(|issuer| issuer.status.as_ref())
-                .is_some_and(|status| status.plugin_digest.as_deref() == Some(wanted.as_str()))
-        };
-        tokio::time::timeout(
-            TIMEOUT,
-            await_condition(self.issuers.clone(), "stamp", serving),
-        )
-        .await
-        .unwrap_or_else(|_| panic!("{digest} not serving after {TIMEOUT:?}"))
-        .expect("watch")
-        .expect("the issuer")
+        wait_for_digest(&self.issuers, "stamp", digest).await.0
     }
 
     /// Waits until PluginReady is False/Refused, and returns its message.
@@ -133,35 +116,15 @@ impl World {
     /// A new request, issued: its stamp.
     async fn issued_stamp(&self, name: &str, ca: &wasm_issuer_test_support::Ca) -> String {
         let request = self.request(name).await;
-        let issued =
-            wait_for_request(&self.client, &request, "Issued", ready_is("True", "Issued")).await;
-        stamp(&verified_chain(&self.workdir, ca, &issued)).0
+        issued_stamp(&self.client, &self.workdir, ca, &request).await
     }
-}
-
-/// The stamp of the leaf in `chain` (PEM) and its notBefore (Unix seconds).
-fn stamp(chain: &str) -> (String, i64) {
-    let der = wasm_issuer_test_support::der_of_pem(chain.as_bytes());
-    let (_, cert) = X509Certificate::from_der(&der).expect("a certificate");
-    let extension = cert
-        .extensions()
-        .iter()
-        .find(|extension| extension.oid.to_id_string() == STAMP_OID)
-        .expect("the stamp extension");
-    let text =
-        String::from_utf8(extension.value.get(2..).unwrap_or_default().to_vec()).expect("UTF-8");
-    (text, cert.validity().not_before.timestamp())
-}
-
-fn digest_of(path: &Path) -> Digest {
-    Digest::of(&plugin_bytes(path))
 }
 
 #[tokio::test]
 async fn a_configmap_update_swaps_the_plugin_without_failing_a_request() {
     let (world, ca) = World::new("swap").await;
-    let v1 = digest_of(&test_plugin("stamp-v1"));
-    let v2 = digest_of(&test_plugin("stamp-v2"));
+    let v1 = stamp_plugin("v1").1;
+    let v2 = stamp_plugin("v2").1;
     world.wait_for_digest(&v1).await;
 
     // A stream of requests; the plugin is swapped in the middle of it.
@@ -238,7 +201,7 @@ async fn a_configmap_update_swaps_the_plugin_without_failing_a_request() {
 #[tokio::test]
 async fn a_broken_update_is_refused_and_the_last_good_version_keeps_serving() {
     let (world, ca) = World::new("broken").await;
-    let v1 = digest_of(&test_plugin("stamp-v1"));
+    let v1 = stamp_plugin("v1").1;
     world.wait_for_digest(&v1).await;
 
     // Not WebAssembly.
@@ -276,16 +239,14 @@ async fn a_broken_update_is_refused_and_the_last_good_version_keeps_serving() {
     world
         .put_plugin(plugin_bytes(&test_plugin("stamp-v2")))
         .await;
-    world
-        .wait_for_digest(&digest_of(&test_plugin("stamp-v2")))
-        .await;
+    world.wait_for_digest(&stamp_plugin("v2").1).await;
     assert_eq!(world.issued_stamp("after-fix", &ca).await, "v2");
 }
 
 #[tokio::test]
 async fn content_that_does_not_match_the_digest_pin_is_refused() {
     let (world, ca) = World::new("pinned").await;
-    let v1 = digest_of(&test_plugin("stamp-v1"));
+    let v1 = stamp_plugin("v1").1;
     world.wait_for_digest(&v1).await;
     world
         .issuers

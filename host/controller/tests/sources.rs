@@ -5,21 +5,18 @@
 mod common;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use kube::Client;
 use kube::api::Api;
-use kube::runtime::wait::await_condition;
 use serde_json::json;
 use wasm_issuer_controller::api::{WasmClusterIssuer, WasmIssuer};
-use wasm_issuer_runtime::Digest;
 use wasm_issuer_sources::oci::{self, Credentials};
 use wasm_issuer_test_support::{Ca, Workdir, test_plugin};
 use wasm_issuer_testenv::{CLUSTER_RESOURCE_NAMESPACE, Registry, RegistryOptions, shared};
 
 use common::{
-    IssuerBuilder, RequestBuilder, ca_secret, namespace, plugin_bytes, prepare, ready_is,
-    server_csr, verified_chain, wait_for_issuer, wait_for_request,
+    IssuerBuilder, RequestBuilder, ca_secret, issued_stamp, namespace, prepare, ready_of,
+    server_csr, stamp_plugin, wait_for_digest, wait_for_issuer,
 };
 
 /// Long enough that only the source's own trigger can explain a reload.
@@ -29,65 +26,21 @@ async fn client() -> Client {
     prepare(shared().await.expect("start the control plane")).await
 }
 
-/// Waits until `issuer`'s status says `digest` serves; returns how long that took.
-async fn wait_for_digest<K>(api: &Api<K>, name: &str, digest: &Digest) -> Duration
-where
-    K: wasm_issuer_controller::api::IssuerResource
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + 'static,
-{
-    let start = Instant::now();
-    let wanted = digest.to_string();
-    let serving = move |issuer: Option<&K>| {
-        issuer
-            .and_then(|issuer| issuer.issuer_status())
-            .is_some_and(|status| status.plugin_digest.as_deref() == Some(wanted.as_str()))
-    };
-    tokio::time::timeout(
-        Duration::from_secs(60),
-        await_condition(api.clone(), name, serving),
-    )
-    .await
-    .unwrap_or_else(|_| panic!("{name}: {digest} not serving after 60s"))
-    .expect("watch");
-    start.elapsed()
-}
-
-/// A request to issuer `kind`/`name` from `namespace`, issued; the stamp of its certificate.
-async fn issued_stamp(
+/// A new request `request` to issuer `kind`/`name` from `namespace`, issued:
+/// the stamp of its certificate.
+async fn new_request_stamp(
     client: &Client,
     workdir: &Workdir,
     ca: &Ca,
     namespace: &str,
-    kind: &str,
-    name: &str,
+    (kind, name): (&str, &str),
     request: &str,
 ) -> String {
     let csr = server_csr(workdir, &format!("{request}.example.com"));
     let created = RequestBuilder::new(request, &csr, kind, name)
         .create(client, namespace)
         .await;
-    let issued = wait_for_request(client, &created, "Issued", ready_is("True", "Issued")).await;
-    let chain = verified_chain(workdir, ca, &issued);
-    let der = wasm_issuer_test_support::der_of_pem(chain.as_bytes());
-    let (_, cert) =
-        <x509_parser::prelude::X509Certificate as x509_parser::prelude::FromDer<_>>::from_der(&der)
-            .expect("a certificate");
-    let stamp = cert
-        .extensions()
-        .iter()
-        .find(|extension| extension.oid.to_id_string() == "1.3.6.1.4.1.59999.1")
-        .expect("the stamp extension");
-    String::from_utf8_lossy(stamp.value.get(2..).unwrap_or_default()).into_owned()
-}
-
-fn stamp_plugin(version: &str) -> (Vec<u8>, Digest) {
-    let bytes = plugin_bytes(&test_plugin(&format!("stamp-{version}")));
-    let digest = Digest::of(&bytes);
-    (bytes, digest)
+    issued_stamp(client, workdir, ca, &created).await
 }
 
 #[tokio::test]
@@ -128,13 +81,12 @@ async fn a_moved_oci_tag_is_picked_up_within_the_poll_interval() {
         "the tag's resolved digest"
     );
     assert_eq!(
-        issued_stamp(
+        new_request_stamp(
             &client,
             &workdir,
             &ca,
             &namespace,
-            "WasmIssuer",
-            "stamp",
+            ("WasmIssuer", "stamp"),
             "before"
         )
         .await,
@@ -145,16 +97,15 @@ async fn a_moved_oci_tag_is_picked_up_within_the_poll_interval() {
     oci::push(&v2, &tag, &Credentials::Anonymous, true)
         .await
         .expect("push v2 to the same tag");
-    let took = wait_for_digest(&issuers, "stamp", &v2_digest).await;
+    let (_, took) = wait_for_digest(&issuers, "stamp", &v2_digest).await;
     eprintln!("moved tag picked up after {took:?} (poll interval 2s)");
     assert_eq!(
-        issued_stamp(
+        new_request_stamp(
             &client,
             &workdir,
             &ca,
             &namespace,
-            "WasmIssuer",
-            "stamp",
+            ("WasmIssuer", "stamp"),
             "after"
         )
         .await,
@@ -188,13 +139,12 @@ async fn a_rewritten_plugin_file_is_picked_up_by_watching() {
         .expect("create the issuer");
     wait_for_digest(&issuers, &name, &v1_digest).await;
     assert_eq!(
-        issued_stamp(
+        new_request_stamp(
             &client,
             &workdir,
             &ca,
             &namespace,
-            "WasmClusterIssuer",
-            &name,
+            ("WasmClusterIssuer", &name),
             "before"
         )
         .await,
@@ -206,16 +156,15 @@ async fn a_rewritten_plugin_file_is_picked_up_by_watching() {
     let staging = dir.path().join(".stamp.wasm.tmp");
     std::fs::write(&staging, v2).expect("write v2");
     std::fs::rename(&staging, &path).expect("rename v2 into place");
-    let took = wait_for_digest(&issuers, &name, &v2_digest).await;
+    let (_, took) = wait_for_digest(&issuers, &name, &v2_digest).await;
     eprintln!("rewritten file picked up after {took:?}");
     assert_eq!(
-        issued_stamp(
+        new_request_stamp(
             &client,
             &workdir,
             &ca,
             &namespace,
-            "WasmClusterIssuer",
-            &name,
+            ("WasmClusterIssuer", &name),
             "after"
         )
         .await,
@@ -239,12 +188,7 @@ async fn a_wasm_issuer_may_not_read_files_outside_the_allowed_directories() {
         .await
         .expect("create the issuer");
     let issuer = wait_for_issuer(&issuers, "stamp", "False", "Failed").await;
-    let message = &issuer
-        .status
-        .as_ref()
-        .and_then(|s| s.ready_condition())
-        .expect("Ready")
-        .message;
+    let message = &ready_of(&issuer).message;
     assert!(
         message.contains("--allow-plugin-dir")
             && message.contains(&Path::new(&path).display().to_string()),

@@ -253,6 +253,13 @@ pub async fn push(
         )
         .await
         .map_err(failed)?;
+    pinned(reference, &manifest_digest)
+}
+
+/// The immutable reference of `manifest_digest` in `reference`'s
+/// repository, `registry/repo@sha256:...`: what a tag resolved to.
+pub fn pinned(reference: &str, manifest_digest: &str) -> Result<String, OciError> {
+    let parsed = client::parse(reference)?;
     Ok(format!(
         "{}/{}@{manifest_digest}",
         parsed.registry(),

@@ -127,7 +127,7 @@ async fn from_oci(
     // A tag that still points where it did needs no download: a HEAD says so.
     if let Some(serving) = serving {
         match oci::resolve(reference, &credentials, source.insecure).await {
-            Ok(manifest) if serving.origin == oci_origin(reference, &manifest) => return Ok(None),
+            Ok(manifest) if serving.origin == oci_origin(reference, &manifest)? => return Ok(None),
             Ok(_) => {}
             Err(error) => return Err(oci_problem(&error)),
         }
@@ -136,9 +136,16 @@ async fn from_oci(
         .await
         .map_err(|error| oci_problem(&error))?;
     Ok(Some((
-        oci_origin(reference, &pulled.manifest_digest),
+        oci_origin(reference, &pulled.manifest_digest)?,
         pulled.wasm,
     )))
+}
+
+/// `oci <registry/repository@manifest digest>`: what a tag resolved to.
+fn oci_origin(reference: &str, manifest_digest: &str) -> Result<String, Problem> {
+    oci::pinned(reference, manifest_digest)
+        .map(|pinned| format!("oci {pinned}"))
+        .map_err(|error| oci_problem(&error))
 }
 
 /// A registry that cannot be reached may be back later; a bad reference,
@@ -182,25 +189,6 @@ async fn credentials(
         .map_err(|error| Problem::failed(format!("{origin}: {error}")))
 }
 
-/// `oci <repository>@<manifest digest>`: what a tag resolved to.
-fn oci_origin(reference: &str, manifest_digest: &str) -> String {
-    format!("oci {}@{manifest_digest}", repository(reference))
-}
-
-/// The reference without its tag or digest: `registry[:port]/path`.
-fn repository(reference: &str) -> &str {
-    let without_digest = reference
-        .split_once('@')
-        .map_or(reference, |(name, _)| name);
-    // A tag is after a `:` that follows the last `/` (a `:` before it is
-    // the registry's port).
-    let last_slash = without_digest.rfind('/').unwrap_or(0);
-    match without_digest.rfind(':') {
-        Some(colon) if colon > last_slash => &without_digest[..colon],
-        _ => without_digest,
-    }
-}
-
 /// The component in a file the controller can read.
 async fn from_file(
     ctx: &Context,
@@ -240,28 +228,6 @@ fn is_under(path: &Path, dir: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_repository_drops_the_tag_or_digest_but_keeps_the_port() {
-        assert_eq!(
-            repository("127.0.0.1:5000/plugins/ca:v1"),
-            "127.0.0.1:5000/plugins/ca"
-        );
-        assert_eq!(
-            repository("127.0.0.1:5000/plugins/ca"),
-            "127.0.0.1:5000/plugins/ca"
-        );
-        let pinned = format!("ghcr.io/acme/ca@sha256:{}", "ab".repeat(32));
-        assert_eq!(repository(&pinned), "ghcr.io/acme/ca");
-        assert_eq!(
-            repository("ghcr.io/acme/ca:v1@sha256:00"),
-            "ghcr.io/acme/ca"
-        );
-        assert_eq!(
-            oci_origin("127.0.0.1:5000/ca:v1", "sha256:12"),
-            "oci 127.0.0.1:5000/ca@sha256:12"
-        );
-    }
 
     #[test]
     fn only_files_inside_an_allowed_directory() {

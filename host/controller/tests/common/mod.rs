@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
@@ -17,12 +17,14 @@ use kube::runtime::wait::await_condition;
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 use wasm_issuer_controller::api::{
-    CertificateRequest, ConfigMapPluginSource, IssuerSpec, KeyGrant, PluginSpec, RequestCondition,
-    WasmClusterIssuer, WasmIssuer,
+    CertificateRequest, Condition, ConfigMapPluginSource, IssuerResource, IssuerSpec, IssuerStatus,
+    KeyGrant, PluginSpec, RequestCondition, WasmClusterIssuer, WasmIssuer,
 };
 use wasm_issuer_controller::{GROUP, Options};
+use wasm_issuer_runtime::Digest;
 use wasm_issuer_test_support::{Ca, CsrSpec, KeyForm, KeyKind, Workdir};
 use wasm_issuer_testenv::{CLUSTER_RESOURCE_NAMESPACE, ControlPlane, unique_namespace, yaml_files};
+use x509_parser::prelude::{FromDer, X509Certificate};
 
 /// How long a test waits for the controller or cert-manager to act.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
@@ -378,16 +380,85 @@ pub fn ready_is(
     }
 }
 
-/// Waits until the issuer `I` named `name` has Ready with this status and reason.
-pub async fn wait_for_issuer<I>(api: &Api<I>, name: &str, status: &str, reason: &str) -> I
-where
-    I: wasm_issuer_controller::api::IssuerResource
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + 'static,
+/// Either issuer kind, as the waits below read it.
+pub trait Issuer:
+    IssuerResource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static
 {
+}
+
+impl<I> Issuer for I where
+    I: IssuerResource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static
+{
+}
+
+/// The issuer's Ready condition, which must be set.
+pub fn ready_of<I: IssuerResource>(issuer: &I) -> &Condition {
+    issuer
+        .issuer_status()
+        .and_then(IssuerStatus::ready_condition)
+        .unwrap_or_else(|| panic!("{}: no Ready condition", issuer.name_any()))
+}
+
+/// Waits until the issuer named `name` serves the plugin `digest`; returns
+/// the issuer then, and how long the wait took.
+pub async fn wait_for_digest<I: Issuer>(
+    api: &Api<I>,
+    name: &str,
+    digest: &Digest,
+) -> (I, Duration) {
+    let start = Instant::now();
+    let wanted = digest.to_string();
+    let serving = move |issuer: Option<&I>| {
+        issuer
+            .and_then(|issuer| issuer.issuer_status())
+            .is_some_and(|status| status.plugin_digest.as_deref() == Some(wanted.as_str()))
+    };
+    match tokio::time::timeout(TIMEOUT, await_condition(api.clone(), name, serving)).await {
+        Ok(Ok(Some(issuer))) => (issuer, start.elapsed()),
+        outcome => panic!("{name}: {digest} not serving after {TIMEOUT:?} ({outcome:?})"),
+    }
+}
+
+/// The OID of the version stamp the stamp-v* fixtures write into each certificate.
+const STAMP_OID: &str = "1.3.6.1.4.1.59999.1";
+
+/// The bytes of fixture `stamp-<version>`, and their digest.
+pub fn stamp_plugin(version: &str) -> (Vec<u8>, Digest) {
+    let bytes = plugin_bytes(&wasm_issuer_test_support::test_plugin(&format!(
+        "stamp-{version}"
+    )));
+    let digest = Digest::of(&bytes);
+    (bytes, digest)
+}
+
+/// The stamp of the leaf in `chain` (PEM) and its notBefore (Unix seconds).
+pub fn stamp(chain: &str) -> (String, i64) {
+    let der = wasm_issuer_test_support::der_of_pem(chain.as_bytes());
+    let (_, cert) = X509Certificate::from_der(&der).expect("a certificate");
+    let extension = cert
+        .extensions()
+        .iter()
+        .find(|extension| extension.oid.to_id_string() == STAMP_OID)
+        .expect("the stamp extension");
+    let text =
+        String::from_utf8(extension.value.get(2..).unwrap_or_default().to_vec()).expect("UTF-8");
+    (text, cert.validity().not_before.timestamp())
+}
+
+/// Waits until `request` is issued, checks its chain with openssl against
+/// `ca`, and returns the stamp of its certificate.
+pub async fn issued_stamp(
+    client: &Client,
+    workdir: &Workdir,
+    ca: &Ca,
+    request: &CertificateRequest,
+) -> String {
+    let issued = wait_for_request(client, request, "Issued", ready_is("True", "Issued")).await;
+    stamp(&verified_chain(workdir, ca, &issued)).0
+}
+
+/// Waits until the issuer `I` named `name` has Ready with this status and reason.
+pub async fn wait_for_issuer<I: Issuer>(api: &Api<I>, name: &str, status: &str, reason: &str) -> I {
     let wanted = |issuer: Option<&I>| {
         issuer
             .and_then(|issuer| issuer.issuer_status())

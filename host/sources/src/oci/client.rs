@@ -89,4 +89,17 @@ mod tests {
             assert!(parse(invalid).is_err(), "{invalid:?}");
         }
     }
+
+    #[test]
+    fn a_pinned_reference_drops_the_tag_and_keeps_the_port() {
+        assert_eq!(
+            super::super::pinned("127.0.0.1:5000/plugins/ca:v1", "sha256:12").expect("valid"),
+            "127.0.0.1:5000/plugins/ca@sha256:12"
+        );
+        let digest = format!("sha256:{}", "a".repeat(64));
+        assert_eq!(
+            super::super::pinned(&format!("ghcr.io/acme/ca@{digest}"), "sha256:34").expect("valid"),
+            "ghcr.io/acme/ca@sha256:34"
+        );
+    }
 }

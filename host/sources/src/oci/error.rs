@@ -250,11 +250,7 @@ pub(crate) fn one_line(text: &str) -> String {
     const MAX: usize = 300;
     let mut line = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if line.len() > MAX {
-        let mut end = MAX;
-        while !line.is_char_boundary(end) {
-            end -= 1;
-        }
-        line.truncate(end);
+        line.truncate(line.floor_char_boundary(MAX));
         line.push('…');
     }
     line
