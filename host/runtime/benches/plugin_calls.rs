@@ -3,15 +3,21 @@
 //! `cargo bench -p wasm-issuer-runtime --bench plugin_calls` (after
 //! `cargo xtask plugins`). Results and ratios go to docs/benchmarks.md.
 //!
-//! - native_issue: sign a P-256 CSR in the host with rcgen (the pki crate).
+//! - native_issue: sign a P-256 CSR in the host with rcgen (the pki crate):
+//!   "(a) bare".
 //! - native_issue_and_check: the same plus the host's check of the result,
-//!   which every plugin result also gets.
+//!   exactly as a plugin's result is checked (same chain, same CA, so it
+//!   includes verifying the leaf's signature with the CA's key): "(a) with
+//!   the same checks", the honest baseline for the plugin path.
 //! - ca_plugin_sign: the same request through the `ca` plugin: a fresh
 //!   instance, the plugin building the template, the host's key handle and
 //!   certificate builder signing, the host checking the result.
 //! - noop_call: instantiate the `noop` fixture and call its `check`.
 //! - compile / deserialize: per reference plugin, a cold compile and a load
 //!   from a serialized artifact.
+//!
+//! Neither signing path parses the CSR per call: a `PluginRequest` carries it
+//! parsed.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -39,6 +45,14 @@ fn signing(c: &mut Criterion) {
         .duration(Duration::from_secs(24 * 3600))
         .build();
     let key = GrantedKey::from_dir(&ca.dir).expect("CA");
+    let runtime = runtime();
+    let ca_plugin = signer(&runtime, "ca");
+    let sandbox = ca_sandbox(&ca);
+    // What the plugin returns for this CA (the leaf alone, and the CA), so
+    // that the native path's result gets the very same check.
+    let returned = ca_plugin.sign(&sandbox, &request).expect("signs");
+    assert_eq!(returned.chain.len(), 1, "a leaf without intermediates");
+    let ca_der = returned.ca.expect("the plugin names the CA");
     let template = || CertificateTemplate {
         subject: SubjectTemplate::Der(request.csr.subject.der.clone()),
         sans: request.csr.sans.clone(),
@@ -63,16 +77,13 @@ fn signing(c: &mut Criterion) {
                     &request.csr,
                     &Expected { is_ca: false },
                     &[leaf],
-                    None,
+                    Some(&ca_der),
                     now(),
                 )
                 .expect("valid"),
             )
         })
     });
-    let runtime = runtime();
-    let ca_plugin = signer(&runtime, "ca");
-    let sandbox = ca_sandbox(&ca);
     group.bench_function("ca_plugin_sign", |b| {
         b.iter(|| black_box(ca_plugin.sign(&sandbox, &request).expect("signs")))
     });

@@ -2,7 +2,7 @@
 //! each world its imports, and compilation of components into plugins.
 
 use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::bindings::{policy, signer};
 use crate::digest::Digest;
@@ -86,7 +86,7 @@ impl Runtime {
             "signer",
             signer::SignerPluginPre::new,
         )
-        .map(SignerPlugin)
+        .and_then(SignerPlugin::new)
     }
 
     /// Links a compiled component as a policy; fails if it is not one.
@@ -97,7 +97,7 @@ impl Runtime {
             "policy",
             policy::PolicyPluginPre::new,
         )
-        .map(PolicyPlugin)
+        .and_then(PolicyPlugin::new)
     }
 
     /// Resolves the component's imports against `linker` and its exports
@@ -144,9 +144,24 @@ fn new_engine(options: &RuntimeOptions) -> Result<(Engine, bool), RuntimeError> 
 
 /// Pool sizes for components from any language: big runtimes (Python, JS)
 /// have several core instances, memories and tables per component. Slot
-/// sizes stay at wasmtime's defaults: every slot is reset after each call,
-/// and bigger slots make that reset (and so every call) slower.
+/// sizes stay at wasmtime's defaults.
+///
+/// Every call dirties a few pages of a slot (the `ca` plugin: some 16 KiB
+/// of stack, data and heap) that must be reset before the slot serves again.
+/// By default wasmtime gives them back with `madvise` and the next call
+/// faults them in afresh: most of the cost of a small call. With the
+/// `PAGEMAP_SCAN` ioctl (Linux 6.7+) the pool finds the dirty pages and
+/// copies them back from the module's image instead, keeping up to
+/// `KEEP_RESIDENT` bytes resident per idle slot: a no-op call takes a third
+/// of the time (docs/benchmarks.md). Without the ioctl, keeping memory
+/// resident means `memset`ting its first bytes whether touched or not (for a
+/// Rust plugin, the bottom of its stack), which is slower than `madvise`:
+/// linear memories then keep wasmtime's default.
 fn pooling_config(options: &RuntimeOptions) -> PoolingAllocationConfig {
+    /// Dirty memory reset in place per linear memory (more is given back).
+    const KEEP_RESIDENT: usize = 1 << 20;
+    /// Tables: a plugin's tables are a page or two, reset in place.
+    const TABLE_KEEP_RESIDENT: usize = 64 << 10;
     let instances = options.max_concurrent_instances;
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(instances)
@@ -155,7 +170,12 @@ fn pooling_config(options: &RuntimeOptions) -> PoolingAllocationConfig {
         .total_tables(instances * 8)
         .max_core_instances_per_component(64)
         .max_memories_per_component(8)
-        .max_tables_per_component(64);
+        .max_tables_per_component(64)
+        .table_keep_resident(TABLE_KEEP_RESIDENT);
+    if PoolingAllocationConfig::is_pagemap_scan_available() {
+        pool.pagemap_scan(Enabled::Yes)
+            .linear_memory_keep_resident(KEEP_RESIDENT);
+    }
     pool
 }
 

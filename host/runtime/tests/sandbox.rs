@@ -188,6 +188,32 @@ fn each_plugin_error_class_comes_through() {
         .expect("scripted issue works");
 }
 
+/// The pool hands each call a reused slot, reset in place (dirty pages copied
+/// back from the module's image, or zeroed): nothing a call wrote may be seen
+/// by the next one.
+#[test]
+fn no_state_survives_from_one_call_to_the_next() {
+    let work = Workdir::new();
+    let runtime = runtime();
+    let noop = fixture(&runtime, "noop");
+    let request = RequestBuilder::from_csr_file(
+        &work.csr("noop", &CsrSpec::server(KeyKind::EcP256, "a.example.com")),
+    )
+    .build();
+    for call in 0..5 {
+        let error = noop
+            .sign(&Sandbox::default(), &request)
+            .expect_err("noop never signs");
+        let CallError::Plugin(PluginError::Permanent(message)) = error else {
+            panic!("call {call}: expected noop's permanent error, got {error:?}");
+        };
+        assert_eq!(
+            message, "noop: call 1 of this instance (initialised data says 1)",
+            "call {call}"
+        );
+    }
+}
+
 #[test]
 fn key_not_granted_is_a_clear_issuer_error() {
     let work = Workdir::new();

@@ -397,10 +397,20 @@ async fn impersonated_users_are_subject_to_rbac() {
         .await
         .expect("create RoleBinding");
 
-    as_alice
-        .list(&ListParams::default())
-        .await
-        .expect("alice, in group readers, may list Secrets");
+    // The RBAC authorizer reads bindings from an informer cache: a new
+    // binding takes effect a moment after it is stored, not at once.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match as_alice.list(&ListParams::default()).await {
+            Ok(_) => break,
+            Err(kube::Error::Api(status))
+                if status.code == 403 && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("alice, in group readers, may list Secrets: {error:?}"),
+        }
+    }
 }
 
 #[tokio::test]
