@@ -11,12 +11,12 @@ use crate::events::Events;
 use crate::issuer_key::IssuerKey;
 use crate::issuer_states::IssuerStates;
 use crate::options::Options;
-use crate::plugins::SignerPlugins;
+use crate::plugins::Plugins;
 
 pub struct Context {
     pub client: kube::Client,
     pub options: Options,
-    pub plugins: SignerPlugins,
+    pub plugins: Plugins,
     pub issuers: Arc<IssuerStates>,
     pub events: Events,
     /// Plugin files being watched; changes reconcile the issuers using them.

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use wasm_issuer_runtime::{IssuerInfo, Sandbox, SignerPlugin};
+use wasm_issuer_runtime::{IssuerInfo, PolicyPlugin, Sandbox, SignerPlugin};
 
 use crate::issuer_key::IssuerKey;
 
@@ -22,14 +22,36 @@ use crate::issuer_key::IssuerKey;
 const FIRST_RECHECK_DELAY: Duration = Duration::from_secs(5);
 const MAX_RECHECK_DELAY: Duration = Duration::from_secs(300);
 
-/// A checked plugin with everything a call needs.
+/// What an issuer signs with: its signer, and its policies in the order
+/// they are asked. Each plugin is its own version: a refused update of one
+/// leaves the others' updates in force.
 pub struct LoadedIssuer {
+    pub signer: Arc<LoadedSigner>,
+    pub policies: Vec<Arc<LoadedPolicy>>,
+}
+
+/// A checked signer plugin with everything a call needs.
+pub struct LoadedSigner {
     pub plugin: SignerPlugin,
     pub sandbox: Sandbox,
     pub info: IssuerInfo,
     /// Where the plugin came from, e.g. `ConfigMap team/ca-plugin`.
     pub origin: String,
     /// When this version was loaded.
+    pub loaded_at: Time,
+}
+
+/// A policy plugin with everything a call needs.
+pub struct LoadedPolicy {
+    /// Its name in the issuer's `spec.policies`.
+    pub name: String,
+    pub plugin: PolicyPlugin,
+    /// Limits only: policies get no keys.
+    pub sandbox: Sandbox,
+    /// The policy's own configuration (JSON text), handed to it in place
+    /// of the signer's.
+    pub config: String,
+    pub origin: String,
     pub loaded_at: Time,
 }
 

@@ -23,6 +23,7 @@ mod issuer_states;
 mod options;
 mod plugins;
 mod run;
+mod signing;
 
 pub use certificate_request::RETRYING_SINCE;
 pub use client::{RateLimit, client};

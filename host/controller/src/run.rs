@@ -22,7 +22,7 @@ use crate::error::Error;
 use crate::events::Events;
 use crate::issuer_states::IssuerStates;
 use crate::options::Options;
-use crate::plugins::SignerPlugins;
+use crate::plugins::Plugins;
 use crate::{certificate_request, issuer};
 
 /// Runs until `shutdown` completes, then lets running reconciles finish.
@@ -56,7 +56,7 @@ pub async fn run(
         events: Events::new(client.clone(), options.instance.clone()),
         client,
         options,
-        plugins: SignerPlugins::new(runtime, compile_cache),
+        plugins: Plugins::new(runtime, compile_cache),
         files,
         issuers: states,
         namespaced_issuers: namespaced.store(),

@@ -16,7 +16,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use wasm_issuer_controller::api::{
     Condition, ConditionStatus, ConfigMapPluginSource, IssuerResource, IssuerSpec, IssuerStatus,
-    KeyGrant, PluginLimits, PluginSpec, READY, WasmClusterIssuer, WasmIssuer, reason,
+    KeyGrant, PluginLimits, PluginSpec, PolicySpec, PolicyStatus, READY, WasmClusterIssuer,
+    WasmIssuer, reason,
 };
 use wasm_issuer_testenv::{shared, unique_namespace, yaml_files};
 
@@ -56,6 +57,19 @@ fn full_spec() -> Result<IssuerSpec, Box<dyn Error>> {
             name: "ca".to_owned(),
             secret_name: "my-ca-key-pair".to_owned(),
         }],
+        policies: vec![PolicySpec {
+            name: "domains".to_owned(),
+            plugin: PluginSpec {
+                config_map: None,
+                oci: Some(serde_json::from_value(
+                    json!({"reference": "registry.example/policies/domains:v1"}),
+                )?),
+                file: None,
+                digest: Some(format!("sha256:{}", "cd".repeat(32))),
+                config: serde_json::from_value(json!({"allowedDomains": ["example.com"]}))?,
+                limits: PluginLimits::default(),
+            },
+        }],
         check_interval: "5m".to_owned(),
     })
 }
@@ -76,6 +90,12 @@ fn ready_status(generation: i64) -> Result<IssuerStatus, Box<dyn Error>> {
         plugin_digest: Some(format!("sha256:{}", "ab".repeat(32))),
         plugin_source: Some("ConfigMap team/ca-plugin".to_owned()),
         plugin_loaded_at: Some(at.clone()),
+        policies: vec![PolicyStatus {
+            name: "domains".to_owned(),
+            digest: format!("sha256:{}", "cd".repeat(32)),
+            source: "oci registry.example/policies/domains@sha256:...".to_owned(),
+            loaded_at: at.clone(),
+        }],
         last_check_time: Some(at),
     })
 }
@@ -165,7 +185,7 @@ async fn the_apiserver_fills_in_the_documented_defaults() -> TestResult {
     assert_eq!(issuer.spec.check_interval, "10m");
     assert_eq!(issuer.spec.plugin.limits, PluginLimits::default());
     let valid = issuer.spec.validate()?;
-    assert_eq!(valid.limits, wasm_issuer_runtime::Limits::default());
+    assert_eq!(valid.signer.limits, wasm_issuer_runtime::Limits::default());
     Ok(())
 }
 

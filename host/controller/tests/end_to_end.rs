@@ -8,9 +8,8 @@ mod common;
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
 use kube::Client;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
+use kube::api::{Api, PostParams};
 use kube::runtime::wait::await_condition;
 use serde_json::json;
 use wasm_issuer_controller::api::{WasmClusterIssuer, WasmIssuer};
@@ -20,76 +19,12 @@ use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use common::{
-    IssuerBuilder, TIMEOUT, ca_secret, namespace, plugin_config_map, prepare, ready_of,
-    wait_for_issuer,
+    IssuerBuilder, ca_secret, field, issue_certificate, namespace, plugin_config_map, prepare,
+    ready_of, wait_for_issuer,
 };
 
 async fn client() -> Client {
     prepare(shared().await.expect("start the control plane")).await
-}
-
-fn certificates(client: &Client, namespace: &str) -> Api<DynamicObject> {
-    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(
-        "cert-manager.io",
-        "v1",
-        "Certificate",
-    ));
-    Api::namespaced_with(client.clone(), namespace, &resource)
-}
-
-/// Creates Certificate `name` with `spec` and returns its Secret once
-/// cert-manager wrote the issued certificate into it.
-async fn issue(client: &Client, namespace: &str, name: &str, spec: serde_json::Value) -> Secret {
-    let certificate: DynamicObject = serde_json::from_value(json!({
-        "apiVersion": "cert-manager.io/v1",
-        "kind": "Certificate",
-        "metadata": {"name": name},
-        "spec": spec,
-    }))
-    .expect("a Certificate");
-    let api = certificates(client, namespace);
-    api.create(&PostParams::default(), &certificate)
-        .await
-        .expect("create the Certificate");
-    let ready = |object: Option<&DynamicObject>| {
-        object.is_some_and(|certificate| {
-            certificate.data["status"]["conditions"]
-                .as_array()
-                .is_some_and(|conditions| {
-                    conditions
-                        .iter()
-                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
-                })
-        })
-    };
-    if tokio::time::timeout(TIMEOUT, await_condition(api.clone(), name, ready))
-        .await
-        .is_err()
-    {
-        let now = api.get(name).await.map(|c| c.data["status"].clone());
-        panic!("Certificate {namespace}/{name} not Ready after {TIMEOUT:?}: {now:?}");
-    }
-    let secret_name = spec_secret_name(&certificate);
-    Api::<Secret>::namespaced(client.clone(), namespace)
-        .get(&secret_name)
-        .await
-        .expect("the Certificate's Secret")
-}
-
-fn spec_secret_name(certificate: &DynamicObject) -> String {
-    certificate.data["spec"]["secretName"]
-        .as_str()
-        .expect("secretName")
-        .to_owned()
-}
-
-fn field(secret: &Secret, key: &str) -> Vec<u8> {
-    secret
-        .data
-        .as_ref()
-        .and_then(|data| data.get(key))
-        .map(|bytes| bytes.0.clone())
-        .unwrap_or_else(|| panic!("the Secret has no {key}"))
 }
 
 /// A leaf with every SAN kind, a literal subject, custom usages and a 2h
@@ -102,7 +37,7 @@ async fn issue_and_check(
     issuer: &str,
 ) {
     let issuer_ref = json!({"group": "wasm-issuer.dev", "kind": kind, "name": issuer});
-    let leaf = issue(
+    let leaf = issue_certificate(
         client,
         namespace,
         "leaf",
@@ -175,7 +110,7 @@ async fn issue_and_check(
     assert!(extended.server_auth && extended.client_auth);
     assert!(!cert.is_ca());
 
-    let ca = issue(
+    let ca = issue_certificate(
         client,
         namespace,
         "intermediate",

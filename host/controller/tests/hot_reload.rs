@@ -262,7 +262,7 @@ async fn content_that_does_not_match_the_digest_pin_is_refused() {
         .put_plugin(plugin_bytes(&test_plugin("stamp-v2")))
         .await;
     let message = world
-        .wait_for_refusal_with("is not spec.plugin.digest")
+        .wait_for_refusal_with("is not the pinned digest")
         .await;
     assert!(
         message.ends_with(&format!("still serving {v1}")),

@@ -27,10 +27,10 @@ pub use issuer::{
 };
 pub use spec::{
     ConfigMapPluginSource, FilePluginSource, IssuerSpec, KeyGrant, OciPluginSource, PluginLimits,
-    PluginSpec,
+    PluginSpec, PolicySpec,
 };
-pub use status::IssuerStatus;
-pub use validation::{InvalidSpec, PluginSource, ValidSpec};
+pub use status::{IssuerStatus, PolicyStatus};
+pub use validation::{InvalidSpec, PluginSource, ValidPlugin, ValidPolicy, ValidSpec};
 
 /// Both CustomResourceDefinitions, namespaced kind first.
 pub fn crds() -> [CustomResourceDefinition; 2] {

@@ -34,6 +34,15 @@ pub struct IssuerSpec {
     // Keyed by name: the apiserver refuses two grants of the same name.
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
     pub keys: Vec<KeyGrant>,
+    /// Policy plugins (WebAssembly components of the `policy` world), asked
+    /// in order before the signer runs: the first that denies a request
+    /// fails it with its reason; the signer runs only if all allow. A policy
+    /// that cannot decide (it traps or runs out of time) fails closed: the
+    /// request is not signed, and retried.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    // Keyed by name: status and messages name a policy by it.
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    pub policies: Vec<PolicySpec>,
     /// How often the plugin's check runs again while nothing changes, as a Go
     /// duration (`10m`, `1h30m`). Changes to the spec or to a referenced
     /// Secret or ConfigMap trigger a check at once. Defaults to 10m.
@@ -138,6 +147,17 @@ impl Default for PluginLimits {
             timeout: default_timeout(),
         }
     }
+}
+
+/// One policy plugin of the issuer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PolicySpec {
+    /// The policy's name, unique in the issuer: messages and status name it.
+    #[schemars(length(min = 1, max = 63))]
+    pub name: String,
+    /// The policy's component, configuration and limits, as for the signer.
+    /// Policies get no keys.
+    pub plugin: PluginSpec,
 }
 
 /// A key the plugin may open by `name`, and the Secret that holds it.

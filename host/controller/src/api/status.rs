@@ -33,10 +33,30 @@ pub struct IssuerStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::date_time")]
     pub plugin_loaded_at: Option<Time>,
+    /// The policies serving, in the order they are asked, each with the
+    /// digest of its version in use.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    pub policies: Vec<PolicyStatus>,
     /// When the plugin's check last ran, whatever its result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::date_time")]
     pub last_check_time: Option<Time>,
+}
+
+/// One policy serving.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyStatus {
+    /// The policy's name in `spec.policies`.
+    pub name: String,
+    /// The sha256 digest (`sha256:<hex>`) of the policy's plugin in use.
+    pub digest: String,
+    /// Where that plugin came from.
+    pub source: String,
+    /// When that plugin was loaded.
+    #[schemars(schema_with = "schema::date_time")]
+    pub loaded_at: Time,
 }
 
 impl IssuerStatus {

@@ -9,46 +9,44 @@ use super::spec::{
     ConfigMapPluginSource, FilePluginSource, IssuerSpec, OciPluginSource, PluginLimits, PluginSpec,
 };
 
-const MEMORY_FIELD: &str = "spec.plugin.limits.memory";
-const TIMEOUT_FIELD: &str = "spec.plugin.limits.timeout";
+const SIGNER_FIELD: &str = "spec.plugin";
 const CHECK_INTERVAL_FIELD: &str = "spec.checkInterval";
-const POLL_INTERVAL_FIELD: &str = "spec.plugin.oci.pollInterval";
-const DIGEST_FIELD: &str = "spec.plugin.digest";
 
-/// A spec the controller cannot serve with; the message names the field.
+/// A spec the controller cannot serve with; the message names the field
+/// (`spec.plugin.limits.memory`, `spec.policies[domains].plugin.digest`).
 ///
 /// The causes are part of the message rather than `source()`s: the message is
 /// shown alone, in a condition, where a chain would be lost.
 #[derive(Debug, thiserror::Error)]
 pub enum InvalidSpec {
     /// No plugin source is set (the CRD's validation rule normally refuses this).
-    #[error("spec.plugin: no plugin source is set; set one of configMap, oci or file")]
-    NoPluginSource,
+    #[error("{plugin}: no plugin source is set; set one of configMap, oci or file")]
+    NoPluginSource { plugin: String },
     /// More than one source (the CRD's validation rule normally refuses this).
     #[error(
-        "spec.plugin: more than one plugin source is set; set exactly one of configMap, oci or file"
+        "{plugin}: more than one plugin source is set; set exactly one of configMap, oci or file"
     )]
-    ManyPluginSources,
+    ManyPluginSources { plugin: String },
     #[error("{field}: {cause}")]
-    Digest {
-        field: &'static str,
-        cause: InvalidDigest,
-    },
-    #[error("spec.plugin.file.path: {path:?} is not an absolute path")]
-    RelativePath { path: String },
+    Digest { field: String, cause: InvalidDigest },
+    #[error("{field}: {path:?} is not an absolute path")]
+    RelativePath { field: String, path: String },
     #[error("{field}: {cause}")]
     Memory {
-        field: &'static str,
+        field: String,
         cause: InvalidQuantity,
     },
     #[error("{field}: {value:?} is not a duration such as 2s, 10m or 1h30m: {cause}")]
     Duration {
-        field: &'static str,
+        field: String,
         value: String,
         cause: humantime::DurationError,
     },
     #[error("{field}: must be greater than zero")]
-    Zero { field: &'static str },
+    Zero { field: String },
+    /// Two policies of one name (the CRD's list type normally refuses this).
+    #[error("spec.policies: two policies are named {name:?}")]
+    DuplicatePolicy { name: String },
 }
 
 /// Where the plugin's bytes come from: exactly one of the spec's sources.
@@ -62,40 +60,92 @@ pub enum PluginSource<'a> {
     File(&'a FilePluginSource),
 }
 
-/// An [`IssuerSpec`] whose values all parsed.
+/// A [`PluginSpec`] whose values all parsed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ValidSpec<'a> {
+pub struct ValidPlugin<'a> {
     pub source: PluginSource<'a>,
     /// The content the plugin must have, if pinned.
     pub digest: Option<Digest>,
     pub limits: Limits,
+    /// The plugin's configuration, as it is handed to the plugin.
+    pub config: &'a serde_json::Map<String, serde_json::Value>,
+}
+
+impl ValidPlugin<'_> {
+    /// The configuration as the JSON text the plugin reads.
+    pub fn config_json(&self) -> String {
+        serde_json::Value::Object(self.config.clone()).to_string()
+    }
+}
+
+/// A policy whose plugin spec parsed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ValidPolicy<'a> {
+    pub name: &'a str,
+    pub plugin: ValidPlugin<'a>,
+}
+
+/// An [`IssuerSpec`] whose values all parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidSpec<'a> {
+    pub signer: ValidPlugin<'a>,
+    /// In the order they are asked.
+    pub policies: Vec<ValidPolicy<'a>>,
     pub check_interval: Duration,
+}
+
+impl ValidSpec<'_> {
+    /// Every plugin of the issuer: the signer, then the policies.
+    pub fn plugins(&self) -> impl Iterator<Item = &ValidPlugin<'_>> {
+        std::iter::once(&self.signer).chain(self.policies.iter().map(|policy| &policy.plugin))
+    }
 }
 
 impl IssuerSpec {
     /// Parses every value of the spec; the first bad one is the error.
     pub fn validate(&self) -> Result<ValidSpec<'_>, InvalidSpec> {
+        let mut policies: Vec<ValidPolicy<'_>> = Vec::with_capacity(self.policies.len());
+        for policy in &self.policies {
+            if policies.iter().any(|valid| valid.name == policy.name) {
+                return Err(InvalidSpec::DuplicatePolicy {
+                    name: policy.name.clone(),
+                });
+            }
+            let field = format!("spec.policies[{}].plugin", policy.name);
+            policies.push(ValidPolicy {
+                name: &policy.name,
+                plugin: policy.plugin.validate(&field)?,
+            });
+        }
         Ok(ValidSpec {
-            source: self.plugin.source()?,
-            digest: self
-                .plugin
-                .digest
-                .as_deref()
-                .map(str::parse)
-                .transpose()
-                .map_err(|cause| InvalidSpec::Digest {
-                    field: DIGEST_FIELD,
-                    cause,
-                })?,
-            limits: self.plugin.limits.to_runtime()?,
+            signer: self.plugin.validate(SIGNER_FIELD)?,
+            policies,
             check_interval: parse_duration(CHECK_INTERVAL_FIELD, &self.check_interval)?,
         })
     }
 }
 
 impl PluginSpec {
+    /// Parses the plugin's values; `field` is where it is in the spec.
+    pub fn validate(&self, field: &str) -> Result<ValidPlugin<'_>, InvalidSpec> {
+        Ok(ValidPlugin {
+            source: self.source(field)?,
+            digest: self
+                .digest
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|cause| InvalidSpec::Digest {
+                    field: format!("{field}.digest"),
+                    cause,
+                })?,
+            limits: self.limits.to_runtime(&format!("{field}.limits"))?,
+            config: &self.config,
+        })
+    }
+
     /// The one plugin source that is set.
-    pub fn source(&self) -> Result<PluginSource<'_>, InvalidSpec> {
+    fn source(&self, field: &str) -> Result<PluginSource<'_>, InvalidSpec> {
         let mut sources = Vec::new();
         if let Some(source) = &self.config_map {
             sources.push(PluginSource::ConfigMap(source));
@@ -103,55 +153,64 @@ impl PluginSpec {
         if let Some(source) = &self.oci {
             sources.push(PluginSource::Oci {
                 source,
-                poll_interval: parse_duration(POLL_INTERVAL_FIELD, &source.poll_interval)?,
+                poll_interval: parse_duration(
+                    &format!("{field}.oci.pollInterval"),
+                    &source.poll_interval,
+                )?,
             });
         }
         if let Some(source) = &self.file {
             if !std::path::Path::new(&source.path).is_absolute() {
                 return Err(InvalidSpec::RelativePath {
+                    field: format!("{field}.file.path"),
                     path: source.path.clone(),
                 });
             }
             sources.push(PluginSource::File(source));
         }
+        let plugin = || field.to_owned();
         match sources.as_slice() {
-            [] => Err(InvalidSpec::NoPluginSource),
+            [] => Err(InvalidSpec::NoPluginSource { plugin: plugin() }),
             [source] => Ok(*source),
-            _ => Err(InvalidSpec::ManyPluginSources),
+            _ => Err(InvalidSpec::ManyPluginSources { plugin: plugin() }),
         }
     }
 }
 
 impl PluginLimits {
-    /// The runtime's limits; what users cannot set keeps the runtime's default.
-    pub fn to_runtime(&self) -> Result<Limits, InvalidSpec> {
+    /// The runtime's limits; what users cannot set keeps the runtime's
+    /// default. `field` is where the limits are in the spec.
+    pub fn to_runtime(&self, field: &str) -> Result<Limits, InvalidSpec> {
+        let memory_field = format!("{field}.memory");
         let memory_bytes =
             Limits::parse_memory(&self.memory).map_err(|cause| InvalidSpec::Memory {
-                field: MEMORY_FIELD,
+                field: memory_field.clone(),
                 cause,
             })?;
         if memory_bytes == 0 {
             return Err(InvalidSpec::Zero {
-                field: MEMORY_FIELD,
+                field: memory_field,
             });
         }
         Ok(Limits {
             memory_bytes,
-            timeout: parse_duration(TIMEOUT_FIELD, &self.timeout)?,
+            timeout: parse_duration(&format!("{field}.timeout"), &self.timeout)?,
             ..Limits::default()
         })
     }
 }
 
 /// A positive Go-style duration (`2s`, `10m`, `1h30m`, `500ms`).
-fn parse_duration(field: &'static str, value: &str) -> Result<Duration, InvalidSpec> {
+fn parse_duration(field: &str, value: &str) -> Result<Duration, InvalidSpec> {
     let duration = humantime::parse_duration(value).map_err(|cause| InvalidSpec::Duration {
-        field,
+        field: field.to_owned(),
         value: value.to_owned(),
         cause,
     })?;
     if duration.is_zero() {
-        return Err(InvalidSpec::Zero { field });
+        return Err(InvalidSpec::Zero {
+            field: field.to_owned(),
+        });
     }
     Ok(duration)
 }
@@ -185,7 +244,7 @@ mod tests {
     fn parsed(overrides: serde_json::Value) -> (Limits, Duration) {
         let spec = spec(overrides);
         let valid = spec.validate().expect("valid");
-        (valid.limits, valid.check_interval)
+        (valid.signer.limits, valid.check_interval)
     }
 
     #[test]
@@ -200,8 +259,8 @@ mod tests {
     fn reads_the_configmap_source() {
         let spec = spec(json!({}));
         let valid = spec.validate().expect("valid");
-        let PluginSource::ConfigMap(source) = valid.source else {
-            panic!("not the ConfigMap source: {:?}", valid.source);
+        let PluginSource::ConfigMap(source) = valid.signer.source else {
+            panic!("not the ConfigMap source: {:?}", valid.signer.source);
         };
         assert_eq!(
             (source.name.as_str(), source.key.as_str()),
@@ -270,7 +329,10 @@ mod tests {
     fn a_spec_without_a_source_is_invalid() {
         let mut spec = spec(json!({}));
         spec.plugin.config_map = None;
-        assert!(matches!(spec.validate(), Err(InvalidSpec::NoPluginSource)));
+        assert!(matches!(
+            spec.validate(),
+            Err(InvalidSpec::NoPluginSource { .. })
+        ));
     }
 
     #[test]
@@ -284,7 +346,7 @@ mod tests {
         let PluginSource::Oci {
             source,
             poll_interval,
-        } = valid.source
+        } = valid.signer.source
         else {
             panic!("not the OCI source");
         };
@@ -300,11 +362,11 @@ mod tests {
         });
         assert!(matches!(
             spec.validate(),
-            Err(InvalidSpec::ManyPluginSources)
+            Err(InvalidSpec::ManyPluginSources { .. })
         ));
         spec.plugin.config_map = None;
         assert!(matches!(
-            spec.validate().map(|v| v.source),
+            spec.validate().map(|v| v.signer.source),
             Ok(PluginSource::File(_))
         ));
         spec.plugin.file = Some(FilePluginSource {
@@ -323,6 +385,7 @@ mod tests {
         assert_eq!(
             spec.validate()
                 .expect("valid")
+                .signer
                 .digest
                 .map(|d| d.to_string()),
             Some(digest)
@@ -332,5 +395,35 @@ mod tests {
             .expect_err("invalid")
             .to_string();
         assert!(error.starts_with("spec.plugin.digest: "), "{error}");
+    }
+
+    #[test]
+    fn policies_are_parsed_in_order_and_their_errors_name_them() {
+        let source = json!({"configMap": {"name": "p", "key": "plugin.wasm"}});
+        let spec = spec(json!({"policies": [
+            {"name": "domains", "plugin": source},
+            {"name": "keys", "plugin": {"configMap": {"name": "k", "key": "plugin.wasm"}, "limits": {"timeout": "1s"}}},
+        ]}));
+        let valid = spec.validate().expect("valid");
+        let names: Vec<_> = valid.policies.iter().map(|policy| policy.name).collect();
+        assert_eq!(names, ["domains", "keys"]);
+        assert_eq!(
+            valid.policies[1].plugin.limits.timeout,
+            Duration::from_secs(1)
+        );
+        assert_eq!(valid.plugins().count(), 3);
+
+        let bad_limit = error(json!({"policies": [
+            {"name": "domains", "plugin": {"configMap": {"name": "p", "key": "k"}, "limits": {"memory": "0"}}},
+        ]}));
+        assert_eq!(
+            bad_limit,
+            "spec.policies[domains].plugin.limits.memory: must be greater than zero"
+        );
+        let twice = error(json!({"policies": [
+            {"name": "domains", "plugin": source},
+            {"name": "domains", "plugin": source},
+        ]}));
+        assert_eq!(twice, "spec.policies: two policies are named \"domains\"");
     }
 }

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use wasm_issuer_runtime::{CallError, ErrorClass, IssuedCertificate, PluginError};
 
+use crate::signing::Refusal;
+
 /// The shortest and longest wait between retries of a retryable failure.
 const MIN_RETRY_DELAY: Duration = Duration::from_secs(1);
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(300);
@@ -38,13 +40,28 @@ pub enum Outcome {
 /// signing attempt of this request failed retryably (zero on the first one),
 /// `max_retry` the budget after which a retryable failure becomes final.
 pub fn classify(
-    result: Result<IssuedCertificate, CallError>,
+    result: Result<IssuedCertificate, Refusal>,
     retrying_for: Duration,
     max_retry: Duration,
 ) -> Outcome {
     let error = match result {
         Ok(issued) => return Outcome::Issued(issued),
-        Err(error) => error,
+        Err(Refusal::Signer(error)) => error,
+        Err(Refusal::Denied { policy, reason }) => {
+            return Outcome::Failed {
+                message: format!("denied by policy {policy:?}: {reason}"),
+            };
+        }
+        Err(Refusal::Invalid { policy, reason }) => {
+            return Outcome::Invalid {
+                message: format!("policy {policy:?} found the request invalid: {reason}"),
+            };
+        }
+        // Whatever the policy's failure, it decided nothing: retried.
+        Err(Refusal::PolicyFailed { policy, error }) => {
+            let message = format!("policy {policy:?} failed: {error}");
+            return retry(message, retrying_for, max_retry);
+        }
     };
     let message = error.to_string();
     match error.class() {
@@ -58,20 +75,27 @@ pub fn classify(
                 retry_after: retry_after.max(MIN_RETRY_DELAY),
             }
         }
-        ErrorClass::Retryable if retrying_for >= max_retry => Outcome::Failed {
+        ErrorClass::Retryable => retry(message, retrying_for, max_retry),
+        ErrorClass::Permanent => Outcome::Failed { message },
+        ErrorClass::InvalidRequest => Outcome::Invalid { message },
+        ErrorClass::IssuerNotReady => Outcome::IssuerNotReady { message },
+    }
+}
+
+/// A retryable failure: retried with backoff until the budget is spent.
+fn retry(message: String, retrying_for: Duration, max_retry: Duration) -> Outcome {
+    if retrying_for >= max_retry {
+        return Outcome::Failed {
             message: format!(
                 "gave up after retrying for {}: {message}",
                 humantime::format_duration(whole_seconds(retrying_for))
             ),
-        },
-        // Waiting as long as it has been failing doubles the wait each time.
-        ErrorClass::Retryable => Outcome::Retry {
-            message,
-            retry_after: retrying_for.clamp(MIN_RETRY_DELAY, MAX_RETRY_DELAY),
-        },
-        ErrorClass::Permanent => Outcome::Failed { message },
-        ErrorClass::InvalidRequest => Outcome::Invalid { message },
-        ErrorClass::IssuerNotReady => Outcome::IssuerNotReady { message },
+        };
+    }
+    // Waiting as long as it has been failing doubles the wait each time.
+    Outcome::Retry {
+        message,
+        retry_after: retrying_for.clamp(MIN_RETRY_DELAY, MAX_RETRY_DELAY),
     }
 }
 
@@ -87,8 +111,8 @@ mod tests {
 
     const BUDGET: Duration = Duration::from_secs(300);
 
-    fn plugin(error: PluginError) -> Result<IssuedCertificate, CallError> {
-        Err(CallError::Plugin(error))
+    fn plugin(error: PluginError) -> Result<IssuedCertificate, Refusal> {
+        Err(Refusal::Signer(CallError::Plugin(error)))
     }
 
     #[test]
@@ -137,10 +161,10 @@ mod tests {
 
     #[test]
     fn a_trap_is_retried() {
-        let trap = Err(CallError::Trap {
+        let trap = Err(Refusal::Signer(CallError::Trap {
             kind: TrapKind::Deadline,
             message: "ran past 2s".into(),
-        });
+        }));
         assert!(matches!(
             classify(trap, Duration::ZERO, BUDGET),
             Outcome::Retry { .. }
@@ -172,6 +196,55 @@ mod tests {
                 BUDGET
             ),
             Outcome::IssuerNotReady { .. }
+        ));
+    }
+
+    #[test]
+    fn a_policy_denial_fails_naming_the_policy() {
+        let denied = Err(Refusal::Denied {
+            policy: "domains".into(),
+            reason: "evil.example.org is not allowed".into(),
+        });
+        match classify(denied, Duration::ZERO, BUDGET) {
+            Outcome::Failed { message } => assert_eq!(
+                message,
+                "denied by policy \"domains\": evil.example.org is not allowed"
+            ),
+            other => panic!("{other:?}"),
+        }
+        let invalid = Err(Refusal::Invalid {
+            policy: "keys".into(),
+            reason: "no key".into(),
+        });
+        assert!(matches!(
+            classify(invalid, Duration::ZERO, BUDGET),
+            Outcome::Invalid { message } if message == "policy \"keys\" found the request invalid: no key"
+        ));
+    }
+
+    #[test]
+    fn a_policy_that_cannot_decide_fails_closed_and_is_retried() {
+        let failed = || {
+            Err(Refusal::PolicyFailed {
+                policy: "domains".into(),
+                error: CallError::Trap {
+                    kind: TrapKind::Deadline,
+                    message: "ran past 2s".into(),
+                },
+            })
+        };
+        match classify(failed(), Duration::ZERO, BUDGET) {
+            Outcome::Retry { message, .. } => {
+                assert!(
+                    message.starts_with("policy \"domains\" failed: "),
+                    "{message}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            classify(failed(), Duration::from_secs(301), BUDGET),
+            Outcome::Failed { .. }
         ));
     }
 }

@@ -21,6 +21,7 @@ use crate::issuer::key_reference;
 use crate::issuer_key::IssuerKey;
 use crate::issuer_states::{IssuerState, LoadedIssuer};
 use crate::options::FIELD_MANAGER;
+use crate::signing;
 
 /// When the first signing attempt of a request failed retryably: the
 /// retry budget counts from then, across restarts of the controller.
@@ -87,7 +88,7 @@ async fn sign(
     generation: i64,
     loaded: Arc<LoadedIssuer>,
 ) -> Result<Action, Error> {
-    let plugin_request = match plugin_request(request, &loaded.info) {
+    let plugin_request = match plugin_request(request, &loaded.signer.info) {
         Ok(plugin_request) => plugin_request,
         Err(message) => {
             write(ctx, request, Update::invalid(message)).await?;
@@ -98,7 +99,7 @@ async fn sign(
     let retrying_since = retrying_since(request);
     let span = tracing::Span::current();
     let result = tokio::task::spawn_blocking(move || {
-        span.in_scope(|| loaded.plugin.sign(&loaded.sandbox, &plugin_request))
+        span.in_scope(|| signing::sign(&loaded, &plugin_request))
     })
     .await?;
     let retrying_for = retrying_since.map_or(Duration::ZERO, |since| elapsed(since, attempt));

@@ -9,13 +9,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::{Api, ResourceExt};
 use wasm_issuer_pki::GrantedKey;
-use wasm_issuer_runtime::{CallError, ErrorClass, Grants, IssuerInfo, Sandbox};
+use wasm_issuer_runtime::{CallError, Digest, ErrorClass, Grants, IssuerInfo, Sandbox};
 
 use super::kind::IssuerKind;
 use super::source::{self, Asker, Fetch};
-use crate::api::{KeyGrant, reason};
+use crate::api::{KeyGrant, ValidPlugin, ValidPolicy, reason};
 use crate::context::Context;
-use crate::issuer_states::LoadedIssuer;
+use crate::issuer_states::{LoadedIssuer, LoadedPolicy, LoadedSigner};
 use crate::plugins::Provenance;
 
 /// Why an issuer (or a new version of its plugin) is not usable.
@@ -65,16 +65,39 @@ impl Problem {
     }
 }
 
-/// A plugin version that passed its check, and how it was compiled.
+/// An issuer ready to serve, and what changed on the way.
 pub struct Candidate {
     pub loaded: LoadedIssuer,
+    /// The plugins of which this load brought a new version, for Events.
+    pub new_versions: Vec<NewVersion>,
+    /// New versions refused, each message naming the plugin: the version
+    /// serving before goes on serving.
+    pub refused: Vec<String>,
+}
+
+/// A plugin's new version, loaded.
+pub struct NewVersion {
+    /// `the signer`, or `policy "domains"`.
+    pub plugin: String,
+    pub digest: Digest,
+    pub origin: String,
+    /// The digest it replaces, if one was serving.
+    pub replaces: Option<Digest>,
     pub provenance: Provenance,
 }
 
-/// Loads the issuer's plugin and keys and runs the plugin's check.
-/// `serving` is the version serving this spec now, if any: a check that
-/// fails on the same content is the issuer's problem, not a new version's.
-pub async fn load_and_check<K: IssuerKind>(
+/// A plugin (signer or policy) as loaded: the same version as before, or
+/// a new one.
+enum Version<T> {
+    Same(T),
+    New(T, Provenance),
+}
+
+/// Loads the issuer's signer, keys and policies, and runs the signer's
+/// check. `serving` is what serves this very spec now, if anything: a new
+/// version of one of its plugins that cannot be used leaves that plugin's
+/// serving version in force (and is listed in [`Candidate::refused`]).
+pub async fn load<K: IssuerKind>(
     issuer: &K,
     ctx: &Context,
     serving: Option<&LoadedIssuer>,
@@ -88,11 +111,103 @@ pub async fn load_and_check<K: IssuerKind>(
         namespace: &namespace,
         cluster_scoped: issuer.key().namespace().is_none(),
     };
-    let (plugin, origin, provenance) = match source::fetch(ctx, asker, &valid, serving).await? {
+    let mut new_versions = Vec::new();
+    let mut refused = Vec::new();
+
+    let serving_signer = serving.map(|serving| &serving.signer);
+    let signer = match load_signer(issuer, ctx, asker, &valid.signer, serving_signer).await {
+        Ok(Version::Same(signer)) => Arc::new(signer),
+        Ok(Version::New(signer, provenance)) => {
+            new_versions.push(NewVersion {
+                plugin: "the signer".into(),
+                digest: *signer.plugin.digest(),
+                origin: signer.origin.clone(),
+                replaces: serving_signer.map(|serving| *serving.plugin.digest()),
+                provenance,
+            });
+            Arc::new(signer)
+        }
+        Err(problem) => match serving_signer {
+            Some(serving) if problem.new_version => {
+                refused.push(still_serving(&problem, serving.plugin.digest()));
+                Arc::clone(serving)
+            }
+            _ => return Err(problem),
+        },
+    };
+
+    let mut policies = Vec::with_capacity(valid.policies.len());
+    for policy in &valid.policies {
+        let label = format!("policy {:?}", policy.name);
+        let serving_policy = serving.and_then(|serving| {
+            serving
+                .policies
+                .iter()
+                .find(|serving| serving.name == policy.name)
+        });
+        let loaded = match load_policy(ctx, asker, policy, serving_policy).await {
+            Ok(Version::Same(loaded)) => Arc::new(loaded),
+            Ok(Version::New(loaded, provenance)) => {
+                new_versions.push(NewVersion {
+                    plugin: label,
+                    digest: *loaded.plugin.digest(),
+                    origin: loaded.origin.clone(),
+                    replaces: serving_policy.map(|serving| *serving.plugin.digest()),
+                    provenance,
+                });
+                Arc::new(loaded)
+            }
+            Err(problem) => {
+                let problem = Problem {
+                    message: format!("{label}: {}", problem.message),
+                    ..problem
+                };
+                match serving_policy {
+                    Some(serving) if problem.new_version => {
+                        refused.push(still_serving(&problem, serving.plugin.digest()));
+                        Arc::clone(serving)
+                    }
+                    _ => return Err(problem),
+                }
+            }
+        };
+        policies.push(loaded);
+    }
+    Ok(Candidate {
+        loaded: LoadedIssuer { signer, policies },
+        new_versions,
+        refused,
+    })
+}
+
+/// A refused new version's message, saying which version goes on serving.
+fn still_serving(problem: &Problem, serving: &Digest) -> String {
+    format!("{}; still serving {serving}", problem.message)
+}
+
+/// Loads the signer and its keys and runs its check. `serving` is the
+/// signer serving this spec now, if any: a check that fails on the same
+/// content is the issuer's problem, not a new version's.
+async fn load_signer<K: IssuerKind>(
+    issuer: &K,
+    ctx: &Context,
+    asker: Asker<'_>,
+    valid: &ValidPlugin<'_>,
+    serving: Option<&Arc<LoadedSigner>>,
+) -> Result<Version<LoadedSigner>, Problem> {
+    let serving_origin = serving.map(|serving| serving.origin.as_str());
+    let (plugin, origin, provenance) = match source::fetch(ctx, asker, valid, serving_origin)
+        .await?
+    {
         Fetch::New(fetched) => {
-            let (plugin, provenance) = ctx.plugins.signer(fetched.wasm).await.map_err(|error| {
-                Problem::new_version(format!("the plugin in {}: {error}", fetched.origin))
-            })?;
+            let (plugin, provenance) =
+                ctx.plugins
+                    .signers
+                    .load(fetched.wasm)
+                    .await
+                    .map_err(|error| {
+                        Problem::new_version(format!("the plugin in {}: {error}", fetched.origin))
+                    })?;
             (plugin, fetched.origin, provenance)
         }
         Fetch::Unchanged => match serving {
@@ -114,12 +229,13 @@ pub async fn load_and_check<K: IssuerKind>(
         || Time(Timestamp::now()),
         |serving| serving.loaded_at.clone(),
     );
+    let spec = issuer.issuer_spec();
     let mut grants = Grants::new();
     for grant in &spec.keys {
-        grants.grant_key(&grant.name, granted_key(ctx, &namespace, grant).await?);
+        grants.grant_key(&grant.name, granted_key(ctx, asker.namespace, grant).await?);
     }
     let key = issuer.key();
-    let loaded = LoadedIssuer {
+    let loaded = LoadedSigner {
         plugin,
         sandbox: Sandbox {
             grants,
@@ -129,7 +245,7 @@ pub async fn load_and_check<K: IssuerKind>(
             name: issuer.name_any(),
             kind: key.kind().to_owned(),
             namespace: key.namespace().unwrap_or_default().to_owned(),
-            config: serde_json::Value::Object(spec.plugin.config.clone()).to_string(),
+            config: valid.config_json(),
         },
         origin,
         loaded_at,
@@ -139,7 +255,73 @@ pub async fn load_and_check<K: IssuerKind>(
         new_version,
         ..problem
     })?;
-    Ok(Candidate { loaded, provenance })
+    Ok(if new_version {
+        Version::New(loaded, provenance)
+    } else {
+        Version::Same(loaded)
+    })
+}
+
+/// Loads one policy. Policies have no check of their own: a component of
+/// the policy world that compiles is ready.
+async fn load_policy(
+    ctx: &Context,
+    asker: Asker<'_>,
+    policy: &ValidPolicy<'_>,
+    serving: Option<&Arc<LoadedPolicy>>,
+) -> Result<Version<LoadedPolicy>, Problem> {
+    let config = policy.plugin.config_json();
+    let serving_origin = serving.map(|serving| serving.origin.as_str());
+    let fetched = match source::fetch(ctx, asker, &policy.plugin, serving_origin).await? {
+        Fetch::New(fetched) => fetched,
+        Fetch::Unchanged => {
+            return match serving {
+                Some(serving) => Ok(Version::Same(same_policy(serving, config))),
+                None => Err(Problem::pending(
+                    "the policy's source did not change, but nothing serves".into(),
+                )),
+            };
+        }
+    };
+    if let Some(serving) =
+        serving.filter(|serving| Digest::of(&fetched.wasm) == *serving.plugin.digest())
+    {
+        return Ok(Version::Same(same_policy(serving, config)));
+    }
+    let (plugin, provenance) = ctx
+        .plugins
+        .policies
+        .load(fetched.wasm)
+        .await
+        .map_err(|error| {
+            Problem::new_version(format!("the plugin in {}: {error}", fetched.origin))
+        })?;
+    Ok(Version::New(
+        LoadedPolicy {
+            name: policy.name.to_owned(),
+            plugin,
+            sandbox: Sandbox {
+                grants: Grants::new(),
+                limits: policy.plugin.limits,
+            },
+            config,
+            origin: fetched.origin,
+            loaded_at: Time(Timestamp::now()),
+        },
+        provenance,
+    ))
+}
+
+/// The version serving, with this spec's configuration.
+fn same_policy(serving: &LoadedPolicy, config: String) -> LoadedPolicy {
+    LoadedPolicy {
+        name: serving.name.clone(),
+        plugin: serving.plugin.clone(),
+        sandbox: serving.sandbox.clone(),
+        config,
+        origin: serving.origin.clone(),
+        loaded_at: serving.loaded_at.clone(),
+    }
 }
 
 /// The key pair of one grant, from its Secret in the issuer's resource namespace.
@@ -170,7 +352,7 @@ async fn granted_key(
 }
 
 /// Runs the plugin's check on a blocking thread (it is CPU-bound wasm).
-async fn check(loaded: LoadedIssuer) -> Result<LoadedIssuer, Problem> {
+async fn check(loaded: LoadedSigner) -> Result<LoadedSigner, Problem> {
     let span = tracing::Span::current();
     let (loaded, result) = tokio::task::spawn_blocking(move || {
         let result = span.in_scope(|| loaded.plugin.check(&loaded.sandbox, &loaded.info));

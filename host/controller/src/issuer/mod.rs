@@ -23,7 +23,7 @@ use kube::runtime::{Controller, WatchStreamExt, predicates, reflector, watcher};
 pub use kind::{IssuerKind, key_reference};
 pub use reconcile::{error_policy, reconcile};
 
-use crate::api::IssuerSpec;
+use crate::api::{IssuerSpec, PluginSpec};
 use crate::issuer_key::IssuerKey;
 use crate::issuer_states::IssuerStates;
 use crate::options::Options;
@@ -72,10 +72,12 @@ pub fn controller<K: IssuerKind>(
             metadata::<ConfigMap>(client, watched.as_deref()),
             move |config_map| {
                 referring(&by_config_map, &config_map, &options, |spec, name| {
-                    spec.plugin
-                        .config_map
-                        .as_ref()
-                        .is_some_and(|source| source.name == name)
+                    plugin_specs(spec).any(|plugin| {
+                        plugin
+                            .config_map
+                            .as_ref()
+                            .is_some_and(|source| source.name == name)
+                    })
                 })
             },
         )
@@ -111,18 +113,23 @@ where
         .touched_objects()
 }
 
-/// The issuers of the cache whose plugin is the file at `path`.
+/// Every plugin of an issuer: the signer, then the policies.
+fn plugin_specs(spec: &IssuerSpec) -> impl Iterator<Item = &PluginSpec> {
+    std::iter::once(&spec.plugin).chain(spec.policies.iter().map(|policy| &policy.plugin))
+}
+
+/// The issuers of the cache with a plugin in the file at `path`.
 fn reading<K: IssuerKind>(issuers: &Store<K>, path: &Path) -> Vec<ObjectRef<K>> {
     issuers
         .state()
         .iter()
         .filter(|issuer| {
-            issuer
-                .issuer_spec()
-                .plugin
-                .file
-                .as_ref()
-                .is_some_and(|file| Path::new(&file.path) == path)
+            plugin_specs(issuer.issuer_spec()).any(|plugin| {
+                plugin
+                    .file
+                    .as_ref()
+                    .is_some_and(|file| Path::new(&file.path) == path)
+            })
         })
         .map(|issuer| ObjectRef::from_obj(&**issuer))
         .collect()

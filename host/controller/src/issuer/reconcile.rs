@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use kube::runtime::controller::Action;
 
 use super::kind::IssuerKind;
-use super::load::{Candidate, Problem, load_and_check};
+use super::load::{Candidate, Problem, load};
 use super::status::{self, Report, Said};
 use crate::api::{ConditionStatus, IssuerStatus, PluginSource, reason};
 use crate::context::Context;
@@ -71,45 +71,36 @@ pub async fn reconcile<K: IssuerKind>(issuer: Arc<K>, ctx: Arc<Context>) -> Resu
         );
     }
 
-    match load_and_check(&*issuer, &ctx, serving.as_deref()).await {
+    match load(&*issuer, &ctx, serving.as_deref()).await {
         Ok(candidate) => {
-            report_ready(
-                &*issuer,
-                &ctx,
-                candidate,
-                serving.as_deref(),
-                &uid,
-                generation,
-            )
-            .await?;
-            Ok(Action::requeue(next_check(&*issuer)))
+            let refused = !candidate.refused.is_empty();
+            report_ready(&*issuer, &ctx, candidate, &uid, generation).await?;
+            let next = next_check(&*issuer);
+            // A refused version is retried sooner: its source may be fixed.
+            Ok(Action::requeue(if refused {
+                pending_retry(issuer.issuer_status()).min(next)
+            } else {
+                next
+            }))
         }
-        Err(problem) => match serving {
-            Some(serving) if problem.new_version => {
-                report_refused(&*issuer, &ctx, &problem, &serving).await?;
-                Ok(Action::requeue(
-                    pending_retry(issuer.issuer_status()).min(next_check(&*issuer)),
-                ))
-            }
-            _ => {
-                ctx.issuers.set(
-                    &key,
-                    &uid,
-                    IssuerState::NotReady {
-                        generation,
-                        message: problem.message.clone(),
-                    },
-                );
-                report_problem(&*issuer, &ctx, &problem).await?;
-                Ok(if problem.reason == reason::FAILED {
-                    // Only a change of the spec or of a referenced object
-                    // helps, and each of those triggers a reconcile.
-                    Action::await_change()
-                } else {
-                    Action::requeue(pending_retry(issuer.issuer_status()))
-                })
-            }
-        },
+        Err(problem) => {
+            ctx.issuers.set(
+                &key,
+                &uid,
+                IssuerState::NotReady {
+                    generation,
+                    message: problem.message.clone(),
+                },
+            );
+            report_problem(&*issuer, &ctx, &problem).await?;
+            Ok(if problem.reason == reason::FAILED {
+                // Only a change of the spec or of a referenced object
+                // helps, and each of those triggers a reconcile.
+                Action::await_change()
+            } else {
+                Action::requeue(pending_retry(issuer.issuer_status()))
+            })
+        }
     }
 }
 
@@ -119,33 +110,37 @@ pub fn error_policy<K: IssuerKind>(issuer: Arc<K>, error: &Error, _: Arc<Context
 }
 
 /// When to look again with nothing changed: the check interval, or sooner
-/// for an OCI tag, which may move.
+/// for an OCI tag (of the signer or a policy), which may move.
 fn next_check<K: IssuerKind>(issuer: &K) -> Duration {
     match issuer.issuer_spec().validate() {
-        Ok(valid) => match valid.source {
-            PluginSource::Oci { poll_interval, .. } => poll_interval.min(valid.check_interval),
-            _ => valid.check_interval,
-        },
+        Ok(valid) => valid
+            .plugins()
+            .filter_map(|plugin| match plugin.source {
+                PluginSource::Oci { poll_interval, .. } => Some(poll_interval),
+                _ => None,
+            })
+            .fold(valid.check_interval, Duration::min),
         Err(_) => MAX_PENDING_RETRY,
     }
 }
 
+/// The issuer serves `candidate`: say so, and announce new versions.
 async fn report_ready<K: IssuerKind>(
     issuer: &K,
     ctx: &Context,
     candidate: Candidate,
-    previous: Option<&LoadedIssuer>,
     uid: &str,
     generation: i64,
 ) -> Result<(), Error> {
-    let Candidate { loaded, provenance } = candidate;
-    let digest = loaded.plugin.digest().to_string();
-    let new_version =
-        previous.is_none_or(|previous| previous.plugin.digest() != loaded.plugin.digest());
+    let Candidate {
+        loaded,
+        new_versions,
+        refused,
+    } = candidate;
     let loaded = Arc::new(loaded);
     // Ready here first: requests may be signed before the status write
     // comes back through the watch. Requests already running keep the
-    // version they started with.
+    // versions they started with.
     ctx.issuers.set(
         &issuer.key(),
         uid,
@@ -154,29 +149,48 @@ async fn report_ready<K: IssuerKind>(
             loaded: Arc::clone(&loaded),
         },
     );
+    let signer = &loaded.signer;
+    let digest = signer.plugin.digest();
     let message = format!("plugin {digest} loaded and its check passed");
+    let plugin_ready = if refused.is_empty() {
+        Said {
+            status: ConditionStatus::True,
+            reason: reason::LOADED,
+            message: serving_message(&loaded),
+        }
+    } else {
+        Said {
+            status: ConditionStatus::False,
+            reason: reason::REFUSED,
+            message: refused.join("; "),
+        }
+    };
     let report = Report {
         ready: Said {
             status: ConditionStatus::True,
             reason: reason::CHECKED,
             message: message.clone(),
         },
-        plugin_ready: Said {
-            status: ConditionStatus::True,
-            reason: reason::LOADED,
-            message: format!("serving {digest} from {}", loaded.origin),
-        },
+        plugin_ready,
         serving: Some(&loaded),
     };
-    let (ready_changed, _) = status::apply(&ctx.client, issuer, report).await?;
+    let (ready_changed, plugin_changed) = status::apply(&ctx.client, issuer, report).await?;
     let object = issuer.object_ref(&());
-    if new_version {
-        let was = previous.map_or(String::new(), |previous| {
-            format!(" (was {})", previous.plugin.digest())
-        });
-        let note = format!("serving {digest} from {}{was}; {provenance}", loaded.origin);
+    for version in new_versions {
+        let was = version
+            .replaces
+            .map_or(String::new(), |replaced| format!(" (was {replaced})"));
+        let note = format!(
+            "{}: serving {} from {}{was}; {}",
+            version.plugin, version.digest, version.origin, version.provenance
+        );
         tracing::info!(issuer = %issuer.key(), "{note}");
         ctx.events.normal(&object, PLUGIN_LOADED, note).await;
+    }
+    if plugin_changed && !refused.is_empty() {
+        let note = refused.join("; ");
+        tracing::warn!(issuer = %issuer.key(), "new plugin version refused: {note}");
+        ctx.events.warning(&object, PLUGIN_REFUSED, note).await;
     }
     if ready_changed {
         tracing::info!(issuer = %issuer.key(), "ready: {message}");
@@ -185,36 +199,19 @@ async fn report_ready<K: IssuerKind>(
     Ok(())
 }
 
-/// A new version was refused; `serving` goes on serving.
-async fn report_refused<K: IssuerKind>(
-    issuer: &K,
-    ctx: &Context,
-    problem: &Problem,
-    serving: &LoadedIssuer,
-) -> Result<(), Error> {
-    let digest = serving.plugin.digest();
-    let message = format!("{}; still serving {digest}", problem.message);
-    tracing::warn!(issuer = %issuer.key(), "new plugin version refused: {message}");
-    let report = Report {
-        ready: Said {
-            status: ConditionStatus::True,
-            reason: reason::CHECKED,
-            message: format!("plugin {digest} loaded and its check passed"),
-        },
-        plugin_ready: Said {
-            status: ConditionStatus::False,
-            reason: reason::REFUSED,
-            message: message.clone(),
-        },
-        serving: Some(serving),
-    };
-    let (_, plugin_changed) = status::apply(&ctx.client, issuer, report).await?;
-    if plugin_changed {
-        ctx.events
-            .warning(&issuer.object_ref(&()), PLUGIN_REFUSED, message)
-            .await;
+/// PluginReady's message when every plugin's newest version serves.
+fn serving_message(loaded: &LoadedIssuer) -> String {
+    let signer = &loaded.signer;
+    let mut message = format!("serving {} from {}", signer.plugin.digest(), signer.origin);
+    if !loaded.policies.is_empty() {
+        let policies: Vec<String> = loaded
+            .policies
+            .iter()
+            .map(|policy| format!("{} {}", policy.name, policy.plugin.digest()))
+            .collect();
+        message.push_str(&format!(", with policies {}", policies.join(", ")));
     }
-    Ok(())
+    message
 }
 
 async fn report_problem<K: IssuerKind>(

@@ -11,10 +11,9 @@ use wasm_issuer_sources::oci::{self, Credentials, OciError, registry_host};
 
 use super::load::Problem;
 use crate::api::{
-    ConfigMapPluginSource, FilePluginSource, OciPluginSource, PluginSource, ValidSpec,
+    ConfigMapPluginSource, FilePluginSource, OciPluginSource, PluginSource, ValidPlugin,
 };
 use crate::context::Context;
-use crate::issuer_states::LoadedIssuer;
 
 /// The largest object the API server stores: a component this big or
 /// bigger cannot be in a ConfigMap.
@@ -49,12 +48,13 @@ pub struct Asker<'a> {
 }
 
 /// Fetches the component of `valid`'s source; refuses content that does
-/// not match the pin. `serving` spares a download when a tag did not move.
+/// not match the pin. `serving` (where the version serving came from)
+/// spares a download when a tag did not move.
 pub async fn fetch(
     ctx: &Context,
     asker: Asker<'_>,
-    valid: &ValidSpec<'_>,
-    serving: Option<&LoadedIssuer>,
+    valid: &ValidPlugin<'_>,
+    serving: Option<&str>,
 ) -> Result<Fetch, Problem> {
     let (origin, wasm) = match valid.source {
         PluginSource::ConfigMap(source) => from_config_map(ctx, asker.namespace, source).await?,
@@ -71,7 +71,7 @@ pub async fn fetch(
         && pinned != digest
     {
         return Err(Problem::new_version(format!(
-            "{origin}: the component's digest {digest} is not spec.plugin.digest {pinned}"
+            "{origin}: the component's digest {digest} is not the pinned digest {pinned}"
         )));
     }
     Ok(Fetch::New(Fetched { wasm, origin }))
@@ -114,20 +114,20 @@ async fn from_config_map(
     }))
 }
 
-/// The component in a registry, or None if `serving` is still what the
-/// reference points at.
+/// The component in a registry, or None if `serving` (an origin) is still
+/// what the reference points at.
 async fn from_oci(
     ctx: &Context,
     namespace: &str,
     source: &OciPluginSource,
-    serving: Option<&LoadedIssuer>,
+    serving: Option<&str>,
 ) -> Result<Option<(String, Vec<u8>)>, Problem> {
     let credentials = credentials(ctx, namespace, source).await?;
     let reference = source.reference.as_str();
     // A tag that still points where it did needs no download: a HEAD says so.
     if let Some(serving) = serving {
         match oci::resolve(reference, &credentials, source.insecure).await {
-            Ok(manifest) if serving.origin == oci_origin(reference, &manifest)? => return Ok(None),
+            Ok(manifest) if serving == oci_origin(reference, &manifest)? => return Ok(None),
             Ok(_) => {}
             Err(error) => return Err(oci_problem(&error)),
         }
@@ -205,7 +205,7 @@ async fn from_file(
             .any(|dir| is_under(&path, dir))
     {
         return Err(Problem::failed(format!(
-            "spec.plugin.file.path: a WasmIssuer may only read files under the directories the controller allows (--allow-plugin-dir); {} is not under any",
+            "a WasmIssuer may only read plugin files under the directories the controller allows (--allow-plugin-dir); {} is not under any",
             path.display()
         )));
     }

@@ -8,9 +8,9 @@ use kube::api::{Patch, PatchParams};
 use serde_json::json;
 
 use super::kind::IssuerKind;
-use crate::api::{Condition, ConditionStatus, IssuerStatus, PLUGIN_READY, READY};
+use crate::api::{Condition, ConditionStatus, IssuerStatus, PLUGIN_READY, PolicyStatus, READY};
 use crate::error::Error;
-use crate::issuer_states::LoadedIssuer;
+use crate::issuer_states::{LoadedIssuer, LoadedPolicy};
 use crate::options::FIELD_MANAGER;
 
 /// One condition to report.
@@ -20,7 +20,7 @@ pub struct Said {
     pub message: String,
 }
 
-/// What to report: Ready, PluginReady, and the version serving (if any).
+/// What to report: Ready, PluginReady, and the versions serving (if any).
 pub struct Report<'a> {
     pub ready: Said,
     pub plugin_ready: Said,
@@ -36,6 +36,7 @@ pub async fn apply<K: IssuerKind>(
 ) -> Result<(bool, bool), Error> {
     let now = Time(Timestamp::now());
     let previous = issuer.issuer_status();
+    let signer = report.serving.map(|serving| &serving.signer);
     let mut status = IssuerStatus {
         // Only our conditions: applying others would take their ownership.
         conditions: [READY, PLUGIN_READY]
@@ -43,11 +44,19 @@ pub async fn apply<K: IssuerKind>(
             .filter_map(|type_| previous.and_then(|status| status.condition(type_)))
             .cloned()
             .collect(),
-        plugin_digest: report
+        plugin_digest: signer.map(|signer| signer.plugin.digest().to_string()),
+        plugin_source: signer.map(|signer| signer.origin.clone()),
+        plugin_loaded_at: signer.map(|signer| signer.loaded_at.clone()),
+        policies: report
             .serving
-            .map(|serving| serving.plugin.digest().to_string()),
-        plugin_source: report.serving.map(|serving| serving.origin.clone()),
-        plugin_loaded_at: report.serving.map(|serving| serving.loaded_at.clone()),
+            .map(|serving| {
+                serving
+                    .policies
+                    .iter()
+                    .map(|policy| policy_status(policy))
+                    .collect()
+            })
+            .unwrap_or_default(),
         last_check_time: Some(now.clone()),
     };
     let generation = issuer.meta().generation;
@@ -77,4 +86,13 @@ pub async fn apply<K: IssuerKind>(
         )
         .await?;
     Ok((ready_changed, plugin_changed))
+}
+
+fn policy_status(policy: &LoadedPolicy) -> PolicyStatus {
+    PolicyStatus {
+        name: policy.name.clone(),
+        digest: policy.plugin.digest().to_string(),
+        source: policy.origin.clone(),
+        loaded_at: policy.loaded_at.clone(),
+    }
 }

@@ -12,13 +12,15 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{
+    Api, ApiResource, DynamicObject, GroupVersionKind, ObjectMeta, Patch, PatchParams, PostParams,
+};
 use kube::runtime::wait::await_condition;
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 use wasm_issuer_controller::api::{
     CertificateRequest, Condition, ConfigMapPluginSource, IssuerResource, IssuerSpec, IssuerStatus,
-    KeyGrant, PluginSpec, RequestCondition, WasmClusterIssuer, WasmIssuer,
+    KeyGrant, PluginSpec, PolicySpec, RequestCondition, WasmClusterIssuer, WasmIssuer,
 };
 use wasm_issuer_controller::{GROUP, Options};
 use wasm_issuer_runtime::Digest;
@@ -226,6 +228,7 @@ impl IssuerBuilder {
                 limits: Default::default(),
             },
             keys: Vec::new(),
+            policies: Vec::new(),
             check_interval: "10m".to_owned(),
         };
         Self { spec }
@@ -241,6 +244,36 @@ impl IssuerBuilder {
 
     pub fn config(mut self, config: Value) -> Self {
         self.spec.plugin.config = serde_json::from_value(config).expect("a JSON object");
+        self
+    }
+
+    /// Adds policy `name`: the component in ConfigMap `config_map`, with `config`.
+    pub fn policy(mut self, name: &str, config_map: &str, config: Value) -> Self {
+        self.spec.policies.push(PolicySpec {
+            name: name.to_owned(),
+            plugin: PluginSpec {
+                config_map: Some(ConfigMapPluginSource {
+                    name: config_map.to_owned(),
+                    key: "plugin.wasm".to_owned(),
+                }),
+                oci: None,
+                file: None,
+                digest: None,
+                config: serde_json::from_value(config).expect("a JSON object"),
+                limits: Default::default(),
+            },
+        });
+        self
+    }
+
+    /// Sets the memory limit of the policy added last.
+    pub fn policy_memory(mut self, memory: &str) -> Self {
+        let policy = self
+            .spec
+            .policies
+            .last_mut()
+            .expect("a policy added before");
+        policy.plugin.limits.memory = memory.to_owned();
         self
     }
 
@@ -501,4 +534,73 @@ pub fn verified_chain(workdir: &Workdir, ca: &Ca, request: &CertificateRequest) 
         )
         .unwrap_or_else(|error| panic!("openssl verify {}: {error}", request.name_any()));
     chain
+}
+
+pub fn certificates(client: &Client, namespace: &str) -> Api<DynamicObject> {
+    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(
+        "cert-manager.io",
+        "v1",
+        "Certificate",
+    ));
+    Api::namespaced_with(client.clone(), namespace, &resource)
+}
+
+/// Creates cert-manager Certificate `name` with `spec` and returns its Secret once
+/// cert-manager wrote the issued certificate into it.
+pub async fn issue_certificate(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    spec: serde_json::Value,
+) -> Secret {
+    let certificate: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "Certificate",
+        "metadata": {"name": name},
+        "spec": spec,
+    }))
+    .expect("a Certificate");
+    let api = certificates(client, namespace);
+    api.create(&PostParams::default(), &certificate)
+        .await
+        .expect("create the Certificate");
+    let ready = |object: Option<&DynamicObject>| {
+        object.is_some_and(|certificate| {
+            certificate.data["status"]["conditions"]
+                .as_array()
+                .is_some_and(|conditions| {
+                    conditions
+                        .iter()
+                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                })
+        })
+    };
+    if tokio::time::timeout(TIMEOUT, await_condition(api.clone(), name, ready))
+        .await
+        .is_err()
+    {
+        let now = api.get(name).await.map(|c| c.data["status"].clone());
+        panic!("Certificate {namespace}/{name} not Ready after {TIMEOUT:?}: {now:?}");
+    }
+    let secret_name = spec_secret_name(&certificate);
+    Api::<Secret>::namespaced(client.clone(), namespace)
+        .get(&secret_name)
+        .await
+        .expect("the Certificate's Secret")
+}
+
+fn spec_secret_name(certificate: &DynamicObject) -> String {
+    certificate.data["spec"]["secretName"]
+        .as_str()
+        .expect("secretName")
+        .to_owned()
+}
+
+pub fn field(secret: &Secret, key: &str) -> Vec<u8> {
+    secret
+        .data
+        .as_ref()
+        .and_then(|data| data.get(key))
+        .map(|bytes| bytes.0.clone())
+        .unwrap_or_else(|| panic!("the Secret has no {key}"))
 }

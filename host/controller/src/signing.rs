@@ -1,0 +1,56 @@
+//! One request through an issuer's plugins: its policies, in order, then
+//! its signer. Every kind of request (CertificateRequest, Kubernetes CSR)
+//! goes through here, so all get the same decisions and checks.
+
+use wasm_issuer_runtime::{CallError, Decision, IssuedCertificate, PluginRequest};
+
+use crate::issuer_states::{LoadedIssuer, LoadedPolicy};
+
+/// Why a request got no certificate.
+#[derive(Debug)]
+pub enum Refusal {
+    /// A policy denied the request.
+    Denied { policy: String, reason: String },
+    /// A policy found the request malformed rather than forbidden.
+    Invalid { policy: String, reason: String },
+    /// A policy could not decide (it trapped or ran out of time): the
+    /// request is not signed (policies fail closed), and may be retried.
+    PolicyFailed { policy: String, error: CallError },
+    /// The signer failed; its own class says what that means.
+    Signer(CallError),
+}
+
+/// Asks every policy, then the signer (which the host has checked).
+/// CPU-bound: run it on a blocking thread.
+pub fn sign(loaded: &LoadedIssuer, request: &PluginRequest) -> Result<IssuedCertificate, Refusal> {
+    for policy in &loaded.policies {
+        evaluate(policy, request)?;
+    }
+    let signer = &loaded.signer;
+    signer
+        .plugin
+        .sign(&signer.sandbox, request)
+        .map_err(Refusal::Signer)
+}
+
+/// One policy's decision on `request`, given the policy's own configuration.
+fn evaluate(policy: &LoadedPolicy, request: &PluginRequest) -> Result<(), Refusal> {
+    let mut request = request.clone();
+    request.issuer.config.clone_from(&policy.config);
+    let name = || policy.name.clone();
+    match policy.plugin.evaluate(&policy.sandbox, &request) {
+        Ok(Decision::Allow) => Ok(()),
+        Ok(Decision::Deny(reason)) => Err(Refusal::Denied {
+            policy: name(),
+            reason,
+        }),
+        Ok(Decision::Invalid(reason)) => Err(Refusal::Invalid {
+            policy: name(),
+            reason,
+        }),
+        Err(error) => Err(Refusal::PolicyFailed {
+            policy: name(),
+            error,
+        }),
+    }
+}
