@@ -1,7 +1,14 @@
 //! `cargo xtask plugins`: build every plugin component.
 //!
 //! Reference plugins (`plugins/<name>`) land in `target/plugins/<name>.wasm`,
-//! test fixtures (`tests/plugins/<name>`) in `target/test-plugins/<name>.wasm`.
+//! test fixtures (`tests/plugins/<name>`) in `target/test-plugins/<name>.wasm`,
+//! plugins in other languages (`plugins/<language>/<name>`) in
+//! `target/plugins/<name>-<language>.wasm`.
+
+mod javascript;
+mod languages;
+mod python;
+mod toolchain;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -51,6 +58,8 @@ pub fn build_all() -> anyhow::Result<PathBuf> {
         })?;
         eprintln!("built {}", destination.display());
     }
+    python::build_all(&workspace::plugin_dir())?;
+    javascript::build_all(&workspace::plugin_dir())?;
     Ok(workspace::plugin_dir())
 }
 

@@ -4,10 +4,11 @@
 //! {"allowedDomains": ["example.com"], "maxDuration": "24h", "allowCA": false}
 //! ```
 //!
-//! Every DNS SAN, and a common name that looks like a DNS name, must be one of
-//! the domains or under one; the duration at most `maxDuration` (no limit when
-//! absent); isCA only with `allowCA`. A configuration it cannot read denies
-//! everything: the policy fails closed.
+//! Every SAN must be a DNS name (an IP address, email, URI or otherName is
+//! denied), and every DNS SAN, and a common name that looks like a DNS name,
+//! one of the domains or under one; the duration at most `maxDuration` (no
+//! limit when absent); isCA only with `allowCA`. A configuration it cannot
+//! read denies everything: the policy fails closed.
 
 mod rules;
 
@@ -41,7 +42,7 @@ impl Policy for AllowDomains {
             Err(invalid) => return invalid.into(),
         };
         let verdict = rules.check(
-            request.dns_names(),
+            &request.csr.sans,
             request.common_name(),
             request.duration(),
             request.is_ca,

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use wasm_issuer_plugin_api::{InvalidConfig, format_duration, parse_duration};
+use wasm_issuer_plugin_api::{InvalidConfig, San, format_duration, parse_duration};
 
 /// A valid configuration, domains normalised.
 #[derive(Debug)]
@@ -46,15 +46,23 @@ impl Rules {
     }
 
     /// Allows (`Ok`) or denies with a reason naming the first offending value.
-    pub fn check<'a>(
+    pub fn check(
         &self,
-        dns_names: impl IntoIterator<Item = &'a str>,
+        sans: &[San],
         common_name: Option<&str>,
         duration: Duration,
         is_ca: bool,
     ) -> Result<(), String> {
-        for name in dns_names {
-            self.allowed(name, "DNS name")?;
+        for san in sans {
+            // An IP, email, URI or otherName is under no domain: letting it
+            // through would grant names the policy never lists.
+            match san {
+                San::Dns(name) => self.allowed(name, "DNS name")?,
+                San::Ip(address) => return Err(not_a_dns_name("IP address", address)),
+                San::Email(email) => return Err(not_a_dns_name("email", email)),
+                San::Uri(uri) => return Err(not_a_dns_name("URI", uri)),
+                San::OtherName(other) => return Err(not_a_dns_name("otherName", &other.type_id)),
+            }
         }
         if let Some(common_name) = common_name.filter(|cn| is_dns_like(cn)) {
             self.allowed(common_name, "common name")?;
@@ -83,6 +91,11 @@ impl Rules {
             ))
         }
     }
+}
+
+/// The denial of a SAN that is not a DNS name.
+fn not_a_dns_name(kind: &str, value: &str) -> String {
+    format!("{kind} SAN {value:?} is not allowed: only DNS names under an allowed domain are")
 }
 
 /// Lowercase, without the trailing dot of a fully qualified name.
@@ -119,34 +132,132 @@ mod tests {
 
     const DAY: Duration = Duration::from_secs(86_400);
 
+    fn dns(names: &[&str]) -> Vec<San> {
+        names
+            .iter()
+            .map(|name| San::Dns(name.to_string()))
+            .collect()
+    }
+
     #[test]
     fn names_equal_to_or_under_a_domain_are_allowed() {
-        let names = [
+        let names = dns(&[
             "example.com",
             "A.Example.COM.",
             "*.example.com",
             "x.y.example.org",
-        ];
+        ]);
         assert_eq!(
-            rules(None, false).check(names, Some("www.example.com"), DAY, false),
+            rules(None, false).check(&names, Some("www.example.com"), DAY, false),
             Ok(())
         );
     }
 
     #[test]
     fn the_first_name_outside_is_named() {
-        let names = ["a.example.com", "badexample.com", "evil.net"];
+        let names = dns(&["a.example.com", "badexample.com", "evil.net"]);
         assert_eq!(
-            rules(None, false).check(names, None, DAY, false),
+            rules(None, false).check(&names, None, DAY, false),
             Err(
                 "DNS name \"badexample.com\" is not under an allowed domain (example.com, example.org)"
                     .to_owned()
             )
         );
         assert_eq!(
-            rules(None, false).check(["example.com."], Some("example.com.evil.net"), DAY, false),
+            rules(None, false).check(
+                &dns(&["example.com."]),
+                Some("example.com.evil.net"),
+                DAY,
+                false
+            ),
             Err(
                 "common name \"example.com.evil.net\" is not under an allowed domain (example.com, example.org)"
+                    .to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn wildcards_idns_uppercase_and_trailing_dots() {
+        let rules = Rules::new(
+            &["example.com".to_owned(), "XN--BCHER-KVA.example".to_owned()],
+            None,
+            false,
+        )
+        .unwrap();
+        for name in [
+            "*.example.com",
+            "*.a.example.com",
+            "WWW.EXAMPLE.COM",
+            "www.example.com.",
+            "xn--bcher-kva.example",
+            "www.xn--bcher-kva.example.",
+            "Shop.XN--Bcher-Kva.Example",
+        ] {
+            assert_eq!(
+                rules.check(&dns(&[name]), None, DAY, false),
+                Ok(()),
+                "{name}"
+            );
+        }
+        for name in [
+            "*.com",
+            "*example.com",
+            "example.com..",
+            "bücher.example",
+            "xn--bcher-kva.example.net",
+        ] {
+            assert_eq!(
+                rules.check(&dns(&[name]), None, DAY, false),
+                Err(format!(
+                    "DNS name {name:?} is not under an allowed domain (example.com, xn--bcher-kva.example)"
+                )),
+                "{name}"
+            );
+        }
+        assert_eq!(rules.check(&[], Some("*.EXAMPLE.com."), DAY, false), Ok(()));
+    }
+
+    #[test]
+    fn sans_that_are_not_dns_names_are_denied() {
+        let other_name = San::OtherName(wasm_issuer_plugin_api::OtherName {
+            type_id: "1.3.6.1.4.1.311.20.2.3".into(),
+            value: vec![0x0c, 1, b'a'],
+        });
+        for (san, reason) in [
+            (
+                San::Ip("192.0.2.10".into()),
+                "IP address SAN \"192.0.2.10\"",
+            ),
+            (
+                San::Email("ops@example.com".into()),
+                "email SAN \"ops@example.com\"",
+            ),
+            (
+                San::Uri("spiffe://example.com/app".into()),
+                "URI SAN \"spiffe://example.com/app\"",
+            ),
+            (other_name, "otherName SAN \"1.3.6.1.4.1.311.20.2.3\""),
+        ] {
+            let sans = [San::Dns("app.example.com".into()), san];
+            assert_eq!(
+                rules(None, false).check(&sans, Some("app.example.com"), DAY, false),
+                Err(format!(
+                    "{reason} is not allowed: only DNS names under an allowed domain are"
+                ))
+            );
+        }
+    }
+
+    #[test]
+    fn a_request_without_names_or_subject_has_nothing_to_deny() {
+        let rules = rules(None, false);
+        assert_eq!(rules.check(&[], None, DAY, false), Ok(()));
+        assert_eq!(rules.check(&[], Some(""), DAY, false), Ok(()));
+        assert_eq!(
+            rules.check(&[], Some("app.example.net"), DAY, false),
+            Err(
+                "common name \"app.example.net\" is not under an allowed domain (example.com, example.org)"
                     .to_owned()
             )
         );
@@ -156,7 +267,7 @@ mod tests {
     fn a_common_name_that_is_not_dns_like_is_ignored() {
         for cn in ["My Service", "admin", "system:node:n1"] {
             assert_eq!(
-                rules(None, false).check([], Some(cn), DAY, false),
+                rules(None, false).check(&[], Some(cn), DAY, false),
                 Ok(()),
                 "{cn}"
             );
@@ -166,17 +277,17 @@ mod tests {
     #[test]
     fn duration_and_is_ca_are_bounded() {
         let rules = rules(Some("24h"), false);
-        assert_eq!(rules.check([], None, DAY, false), Ok(()));
+        assert_eq!(rules.check(&[], None, DAY, false), Ok(()));
         assert_eq!(
-            rules.check([], None, DAY + Duration::from_secs(60), false),
+            rules.check(&[], None, DAY + Duration::from_secs(60), false),
             Err("duration 24h1m is longer than maxDuration 24h".to_owned())
         );
         assert_eq!(
-            rules.check([], None, DAY, true),
+            rules.check(&[], None, DAY, true),
             Err("isCA is not allowed (allowCA is false)".to_owned())
         );
         assert_eq!(
-            self::rules(None, true).check([], None, DAY * 365, true),
+            self::rules(None, true).check(&[], None, DAY * 365, true),
             Ok(())
         );
     }

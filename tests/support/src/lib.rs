@@ -5,13 +5,17 @@
 //! test issues is checked with `openssl verify` too. A missing `openssl` or a
 //! plugin that was not built fails the test with a message saying what to do.
 
+mod certificate;
 mod openssl;
 mod plugins;
+mod runner;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub use certificate::CertificateShape;
 pub use openssl::{Ca, CsrSpec, KeyForm, KeyKind, Workdir, der_of_pem, pem};
 pub use plugins::{plugin, test_plugin};
+pub use runner::{LocalRunner, RunOutput};
 
 /// Seconds since the Unix epoch, the clock certificate validity is counted in.
 pub fn now() -> i64 {

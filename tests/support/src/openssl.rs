@@ -339,6 +339,65 @@ impl Workdir {
         ca
     }
 
+    /// An intermediate CA in directory `<name>/`, signed by `root` and valid
+    /// for `days`, its subject in `-subj` form and a PKCS#8 key of `kind`:
+    /// tls.crt holds the intermediate then the root, as a Secret for an
+    /// intermediate does. Its extensions are those of [`Workdir::ca`] plus
+    /// authorityKeyIdentifier.
+    pub fn intermediate_ca(
+        &self,
+        name: &str,
+        root: &Ca,
+        subject: &str,
+        kind: KeyKind,
+        days: u32,
+    ) -> Ca {
+        let ca = Ca {
+            dir: self.path().join(name),
+        };
+        fs::create_dir_all(&ca.dir).expect("CA directory");
+        let key = format!("{name}/tls.key");
+        self.make_key(&key, kind, KeyForm::Pkcs8);
+        let config = self.req_config(name, subject, "utf8only");
+        let csr = format!("{name}.csr");
+        self.run([
+            "req", "-new", "-utf8", "-config", &config, "-key", &key, "-out", &csr,
+        ]);
+        let extensions = self.write(
+            &format!("{name}.ext"),
+            "basicConstraints = critical, CA:TRUE\n\
+             keyUsage = critical, keyCertSign, cRLSign\n\
+             subjectKeyIdentifier = hash\n\
+             authorityKeyIdentifier = keyid\n",
+        );
+        let intermediate = format!("{name}/intermediate.crt");
+        self.run([
+            "x509".as_ref(),
+            "-req".as_ref(),
+            "-in".as_ref(),
+            csr.as_ref(),
+            "-CA".as_ref(),
+            root.cert().as_os_str(),
+            "-CAkey".as_ref(),
+            root.key().as_os_str(),
+            "-set_serial".as_ref(),
+            "2".as_ref(),
+            "-days".as_ref(),
+            days.to_string().as_ref(),
+            "-extfile".as_ref(),
+            extensions.as_os_str(),
+            "-out".as_ref(),
+            intermediate.as_ref(),
+        ] as [&OsStr; 16]);
+        let chain = [
+            fs::read(ca.dir.join("intermediate.crt")).expect("the intermediate"),
+            fs::read(root.cert()).expect("the root"),
+        ]
+        .concat();
+        fs::write(ca.cert(), chain).expect("write tls.crt");
+        ca
+    }
+
     /// A CSR (PEM) at `<name>.csr`, made by `openssl req` from `spec` with a
     /// fresh key at `<name>.key`.
     pub fn csr(&self, name: &str, spec: &CsrSpec) -> PathBuf {

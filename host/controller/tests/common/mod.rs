@@ -19,8 +19,9 @@ use kube::runtime::wait::await_condition;
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 use wasm_issuer_controller::api::{
-    CertificateRequest, Condition, ConfigMapPluginSource, IssuerResource, IssuerSpec, IssuerStatus,
-    KeyGrant, PluginSpec, PolicySpec, RequestCondition, WasmClusterIssuer, WasmIssuer,
+    CertificateRequest, Condition, ConfigMapPluginSource, FilePluginSource, IssuerResource,
+    IssuerSpec, IssuerStatus, KeyGrant, PluginSpec, PolicySpec, RequestCondition,
+    WasmClusterIssuer, WasmIssuer,
 };
 use wasm_issuer_controller::{GROUP, Options};
 use wasm_issuer_runtime::Digest;
@@ -266,6 +267,23 @@ impl IssuerBuilder {
         self
     }
 
+    /// Takes the signer from the file at `path` instead of a ConfigMap.
+    pub fn signer_file(mut self, path: &Path) -> Self {
+        from_file(&mut self.spec.plugin, path);
+        self
+    }
+
+    /// Takes the policy added last from the file at `path`.
+    pub fn policy_file(mut self, path: &Path) -> Self {
+        let policy = self
+            .spec
+            .policies
+            .last_mut()
+            .expect("a policy added before");
+        from_file(&mut policy.plugin, path);
+        self
+    }
+
     /// Sets the memory limit of the policy added last.
     pub fn policy_memory(mut self, memory: &str) -> Self {
         let policy = self
@@ -308,6 +326,15 @@ impl IssuerBuilder {
     }
 }
 
+fn from_file(plugin: &mut PluginSpec, path: &Path) {
+    let path = std::fs::canonicalize(path)
+        .unwrap_or_else(|error| panic!("{}: {error}; run `cargo xtask plugins`", path.display()));
+    plugin.config_map = None;
+    plugin.file = Some(FilePluginSource {
+        path: path.display().to_string(),
+    });
+}
+
 /// A CertificateRequest for `csr` (PEM) from the issuer `kind`/`name`.
 pub struct RequestBuilder {
     request: CertificateRequest,
@@ -322,6 +349,14 @@ impl RequestBuilder {
         request.spec.issuer_ref.group = GROUP.to_owned();
         request.spec.duration = Some("2h".to_owned());
         Self { request }
+    }
+
+    /// As if `username` in `groups` had created it (cert-manager's webhook
+    /// writes these; the test control plane runs none).
+    pub fn by(mut self, username: &str, groups: &[&str]) -> Self {
+        self.request.spec.username = username.to_owned();
+        self.request.spec.groups = groups.iter().map(|group| (*group).to_owned()).collect();
+        self
     }
 
     pub fn group(mut self, group: &str) -> Self {
@@ -492,13 +527,24 @@ pub async fn issued_stamp(
 
 /// Waits until the issuer `I` named `name` has Ready with this status and reason.
 pub async fn wait_for_issuer<I: Issuer>(api: &Api<I>, name: &str, status: &str, reason: &str) -> I {
+    wait_for_issuer_within(TIMEOUT, api, name, status, reason).await
+}
+
+/// [`wait_for_issuer`], waiting up to `timeout` (big plugins take long to compile).
+pub async fn wait_for_issuer_within<I: Issuer>(
+    timeout: Duration,
+    api: &Api<I>,
+    name: &str,
+    status: &str,
+    reason: &str,
+) -> I {
     let wanted = |issuer: Option<&I>| {
         issuer
             .and_then(|issuer| issuer.issuer_status())
             .and_then(|status| status.ready_condition())
             .is_some_and(|ready| format!("{:?}", ready.status) == status && ready.reason == reason)
     };
-    match tokio::time::timeout(TIMEOUT, await_condition(api.clone(), name, wanted)).await {
+    match tokio::time::timeout(timeout, await_condition(api.clone(), name, wanted)).await {
         Ok(Ok(Some(issuer))) => issuer,
         outcome => {
             let now = api
@@ -507,7 +553,7 @@ pub async fn wait_for_issuer<I: Issuer>(api: &Api<I>, name: &str, status: &str, 
                 .ok()
                 .map(|issuer| issuer.issuer_status().cloned());
             panic!(
-                "{name}: not Ready={status}/{reason} after {TIMEOUT:?} ({outcome:?}); status: {now:#?}"
+                "{name}: not Ready={status}/{reason} after {timeout:?} ({outcome:?}); status: {now:#?}"
             )
         }
     }
