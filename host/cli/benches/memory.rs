@@ -2,11 +2,15 @@
 //! all sharing one plugin (100 ConfigMaps with the same `ca` component, one
 //! digest) vs each with a plugin of its own (the same component with a
 //! distinct custom section appended: 100 digests, 100 compiled plugins).
-//! Each case gets a fresh `wasm-issuer controller` process (child process,
-//! empty compile cache); every issuer then signs one certificate, so every
-//! plugin has been instantiated. Prints the time until all issuers are
-//! Ready, the resident memory then and after issuing, and the peak. Not a
-//! test: `cargo bench -p wasm-issuer --bench memory`.
+//! Each case is run twice: the 100 issuers created all at once (16 creates
+//! in flight, as after `kubectl apply` of many, or as a restarted
+//! controller meets them), and one by one (each Ready before the next is
+//! created). Each run gets a fresh `wasm-issuer controller` process (child
+//! process, empty compile cache); every issuer then signs one certificate,
+//! so every plugin has been instantiated. Prints the time until all issuers
+//! are Ready, the resident memory then and after issuing, the peak, and how
+//! the controller got each plugin (its PluginLoaded Events). Not a test:
+//! `cargo bench -p wasm-issuer --bench memory`.
 
 mod common;
 
@@ -17,6 +21,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail, ensure};
 use futures::{StreamExt, TryStreamExt, stream};
 use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use wasm_encoder::{ComponentSection, CustomSection};
 use wasm_issuer_controller::api::{CertificateRequest, ConditionStatus, WasmIssuer};
@@ -35,8 +40,26 @@ const IN_FLIGHT: usize = 16;
 /// How long the controller idles before its memory is read.
 const SETTLE: Duration = Duration::from_secs(5);
 const TIMEOUT: Duration = Duration::from_secs(600);
+/// How often the issuers' status is read while waiting for them.
+const POLL: Duration = Duration::from_millis(50);
 
-/// One case's figures; memory in KiB.
+/// How the issuers are created.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Creation {
+    AllAtOnce,
+    OneByOne,
+}
+
+impl Creation {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::AllAtOnce => "all at once",
+            Self::OneByOne => "one by one",
+        }
+    }
+}
+
+/// One run's figures; memory in KiB.
 struct Measured {
     /// Before any issuer exists: informers synced, nothing loaded.
     idle: u64,
@@ -48,6 +71,16 @@ struct Measured {
     steady: u64,
     /// The process's peak (VmHWM).
     peak: u64,
+    /// How each issuer's plugin was loaded: compiled, from the compile
+    /// cache on disk, already compiled in memory.
+    loads: Loads,
+}
+
+#[derive(Default)]
+struct Loads {
+    compiled: usize,
+    disk: usize,
+    memory: usize,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -79,14 +112,18 @@ async fn bench() -> anyhow::Result<()> {
 
     let (control_plane, client) = common::control_plane().await?;
     let load_before = common::load_average()?;
-    let shared = measure(&control_plane, &client, &workdir, "shared", |_| {
-        ca_plugin.clone()
-    })
-    .await?;
-    let distinct = measure(&control_plane, &client, &workdir, "distinct", |n| {
-        distinct[n].clone()
-    })
-    .await?;
+    let mut runs = Vec::new();
+    for creation in [Creation::AllAtOnce, Creation::OneByOne] {
+        let shared = measure(&control_plane, &client, &workdir, creation, |_| {
+            ca_plugin.clone()
+        })
+        .await?;
+        let distinct = measure(&control_plane, &client, &workdir, creation, |n| {
+            distinct[n].clone()
+        })
+        .await?;
+        runs.push((creation, shared, distinct));
+    }
     let load_after = common::load_average()?;
 
     println!(
@@ -95,32 +132,41 @@ async fn bench() -> anyhow::Result<()> {
     );
     println!("load average before: {load_before}; after: {load_after}");
     println!(
-        "| plugins | idle RSS | all Ready after | RSS when all Ready | steady RSS after issuing | peak RSS (VmHWM) |"
+        "| plugins | issuers created | idle RSS | all Ready after | RSS when all Ready | steady RSS after issuing | peak RSS (VmHWM) | plugin loads: compiled / disk cache / in memory |"
     );
-    println!("|---|---|---|---|---|---|");
-    for (what, measured) in [
-        ("one shared (1 digest)", &shared),
-        ("distinct (100 digests)", &distinct),
-    ] {
-        println!(
-            "| {what} | {} | {:.2} s | {} | {} | {} |",
-            mib(measured.idle),
-            measured.ready_after.as_secs_f64(),
-            mib(measured.at_ready),
-            mib(measured.steady),
-            mib(measured.peak)
-        );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (creation, shared, distinct) in &runs {
+        for (what, measured) in [
+            ("one shared (1 digest)", shared),
+            ("distinct (100 digests)", distinct),
+        ] {
+            println!(
+                "| {what} | {} | {} | {:.2} s | {} | {} | {} | {} / {} / {} |",
+                creation.describe(),
+                mib(measured.idle),
+                measured.ready_after.as_secs_f64(),
+                mib(measured.at_ready),
+                mib(measured.steady),
+                mib(measured.peak),
+                measured.loads.compiled,
+                measured.loads.disk,
+                measured.loads.memory
+            );
+        }
     }
     let per_plugin = |distinct: u64, shared: u64| {
         (distinct as f64 - shared as f64) / (ISSUERS - 1) as f64 / 1024.0
     };
-    println!(
-        "per additional plugin ((distinct - shared) / {}): {:.2} MiB steady, {:.2} MiB at Ready, {:.2} MiB peak",
-        ISSUERS - 1,
-        per_plugin(distinct.steady, shared.steady),
-        per_plugin(distinct.at_ready, shared.at_ready),
-        per_plugin(distinct.peak, shared.peak)
-    );
+    for (creation, shared, distinct) in &runs {
+        println!(
+            "per additional plugin, created {} ((distinct - shared) / {}): {:.2} MiB steady, {:.2} MiB at Ready, {:.2} MiB peak",
+            creation.describe(),
+            ISSUERS - 1,
+            per_plugin(distinct.steady, shared.steady),
+            per_plugin(distinct.at_ready, shared.at_ready),
+            per_plugin(distinct.peak, shared.peak)
+        );
+    }
     Ok(())
 }
 
@@ -154,20 +200,20 @@ fn inspect(workdir: &Workdir, wasm: &[u8]) -> anyhow::Result<String> {
     Ok(String::from_utf8(output.stdout)?)
 }
 
-/// One case in a namespace of its own: ConfigMap `plugin-<n>` holds
+/// One run in a namespace of its own: ConfigMap `plugin-<n>` holds
 /// `plugin_of(n)` for issuer `issuer-<n>`. Deletes what it created afterwards,
-/// so that the next case's controller does not see it.
+/// so that the next run's controller does not see it.
 async fn measure(
     control_plane: &ControlPlane,
     client: &kube::Client,
     workdir: &Workdir,
-    case: &str,
+    creation: Creation,
     plugin_of: impl Fn(usize) -> Vec<u8>,
 ) -> anyhow::Result<Measured> {
-    let namespace = unique_namespace(client, &format!("bench-{case}")).await?;
+    let namespace = unique_namespace(client, "bench-memory").await?;
     let (ca_cert, ca_key) = ca();
     ca_secret(client, &namespace, &ca_cert, &ca_key).await?;
-    let ca = workdir.write(&format!("{case}-ca.crt"), &ca_cert);
+    let ca = workdir.write(&format!("{namespace}-ca.crt"), &ca_cert);
     let digests: Vec<String> = (0..ISSUERS)
         .map(|n| Digest::of(&plugin_of(n)).to_string())
         .collect();
@@ -180,29 +226,28 @@ async fn measure(
         .try_collect::<()>()
         .await?;
 
-    let controller =
-        Controller::start_with_fresh_cache(control_plane, &format!("wasm-issuer-{case}"))?;
+    let controller = Controller::start_with_fresh_cache(control_plane, &namespace)?;
     tokio::time::sleep(SETTLE).await;
     let idle = controller.resident_kib()?;
 
     let issuers = Api::<WasmIssuer>::namespaced(client.clone(), &namespace);
     let start = Instant::now();
-    stream::iter(0..ISSUERS)
-        .map(|n| {
-            let issuers = issuers.clone();
-            async move {
-                let issuer: WasmIssuer = serde_json::from_value(wasm_issuer(
-                    &format!("issuer-{n}"),
-                    &format!("plugin-{n}"),
-                ))?;
-                issuers.create(&PostParams::default(), &issuer).await?;
-                anyhow::Ok(())
+    match creation {
+        Creation::AllAtOnce => {
+            stream::iter(0..ISSUERS)
+                .map(|n| create_issuer(&issuers, n))
+                .buffer_unordered(IN_FLIGHT)
+                .try_collect::<()>()
+                .await?;
+            wait_serving(&issuers, &digests).await?;
+        }
+        Creation::OneByOne => {
+            for n in 0..ISSUERS {
+                create_issuer(&issuers, n).await?;
+                wait_serving(&issuers, &digests[..=n]).await?;
             }
-        })
-        .buffer_unordered(IN_FLIGHT)
-        .try_collect::<()>()
-        .await?;
-    wait_serving(&issuers, &digests).await?;
+        }
+    }
     let ready_after = start.elapsed();
     let at_ready = controller.resident_kib()?;
 
@@ -222,8 +267,14 @@ async fn measure(
         .buffer_unordered(IN_FLIGHT)
         .try_collect::<()>()
         .await?;
-    let issued =
-        wait_requests_ready(&requests, &ListParams::default(), ISSUERS, case, TIMEOUT).await?;
+    let issued = wait_requests_ready(
+        &requests,
+        &ListParams::default(),
+        ISSUERS,
+        &namespace,
+        TIMEOUT,
+    )
+    .await?;
     for request in &issued {
         verified_chain(workdir, &ca, request)?;
     }
@@ -231,6 +282,7 @@ async fn measure(
     let steady = controller.resident_kib()?;
     let peak = controller.peak_kib()?;
     drop(controller);
+    let loads = plugin_loads(client, &namespace).await?;
 
     let everything = ListParams::default();
     issuers
@@ -259,20 +311,54 @@ async fn measure(
         at_ready,
         steady,
         peak,
+        loads,
     })
 }
 
-/// Waits until every `issuer-<n>` is Ready on `digests[n]`; fails at once
-/// if one has failed.
+/// Creates `issuer-<n>` on ConfigMap `plugin-<n>`.
+async fn create_issuer(issuers: &Api<WasmIssuer>, n: usize) -> anyhow::Result<()> {
+    let issuer: WasmIssuer =
+        serde_json::from_value(wasm_issuer(&format!("issuer-{n}"), &format!("plugin-{n}")))?;
+    issuers.create(&PostParams::default(), &issuer).await?;
+    Ok(())
+}
+
+/// How the issuers of `namespace` got their plugins, from the controller's
+/// PluginLoaded Events ("...; compiled in N ms", "...; loaded from the
+/// compile cache in N ms", "...; already compiled in this process").
+async fn plugin_loads(client: &kube::Client, namespace: &str) -> anyhow::Result<Loads> {
+    let events = Api::<Event>::namespaced(client.clone(), namespace)
+        .list(&ListParams::default())
+        .await?;
+    let mut loads = Loads::default();
+    for note in events
+        .items
+        .iter()
+        .filter(|event| event.reason.as_deref() == Some("PluginLoaded"))
+        .filter_map(|event| event.note.as_deref())
+    {
+        match note.rsplit_once("; ").map(|(_, provenance)| provenance) {
+            Some(p) if p.starts_with("compiled in") => loads.compiled += 1,
+            Some(p) if p.starts_with("loaded from the compile cache") => loads.disk += 1,
+            Some(p) if p.starts_with("already compiled") => loads.memory += 1,
+            _ => bail!("a PluginLoaded Event the bench does not know: {note}"),
+        }
+    }
+    Ok(loads)
+}
+
+/// Waits until every `issuer-<n>` is Ready on `digests[n]` (there are as
+/// many issuers as digests); fails at once if one has failed.
 async fn wait_serving(issuers: &Api<WasmIssuer>, digests: &[String]) -> anyhow::Result<()> {
     let start = Instant::now();
     loop {
         let mut serving = 0;
         for issuer in issuers.list(&ListParams::default()).await?.items {
             let name = issuer.metadata.name.as_deref().unwrap_or_default();
-            let n: usize = name
+            let digest = name
                 .strip_prefix("issuer-")
-                .and_then(|n| n.parse().ok())
+                .and_then(|n| n.parse::<usize>().ok())
+                .and_then(|n| digests.get(n))
                 .with_context(|| format!("an issuer the bench did not make: {name}"))?;
             let Some(status) = issuer.status.as_ref() else {
                 continue;
@@ -281,7 +367,7 @@ async fn wait_serving(issuers: &Api<WasmIssuer>, digests: &[String]) -> anyhow::
                 continue;
             };
             if ready.status == ConditionStatus::True
-                && status.plugin_digest.as_deref() == Some(digests[n].as_str())
+                && status.plugin_digest.as_deref() == Some(digest.as_str())
             {
                 serving += 1;
             } else if ready.reason == "Failed" {
@@ -297,7 +383,7 @@ async fn wait_serving(issuers: &Api<WasmIssuer>, digests: &[String]) -> anyhow::
                 digests.len()
             );
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(POLL).await;
     }
 }
 
