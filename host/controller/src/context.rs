@@ -7,9 +7,10 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use wasm_issuer_sources::file::FileWatcher;
 
 use crate::api::{WasmClusterIssuer, WasmIssuer};
+use crate::certificate_signing_request::RetryClocks;
 use crate::events::Events;
 use crate::issuer_key::IssuerKey;
-use crate::issuer_states::IssuerStates;
+use crate::issuer_states::{IssuerState, IssuerStates};
 use crate::options::Options;
 use crate::plugins::Plugins;
 
@@ -24,6 +25,8 @@ pub struct Context {
     /// The issuer controllers' caches: whether an issuer exists, and its generation.
     pub namespaced_issuers: Store<WasmIssuer>,
     pub cluster_issuers: Store<WasmClusterIssuer>,
+    /// When retrying Kubernetes CSRs began failing.
+    pub csr_retries: RetryClocks,
 }
 
 /// An issuer as the API (through the cache) currently has it.
@@ -34,8 +37,18 @@ pub struct IssuerObject {
 }
 
 impl Context {
+    /// The issuer named by `key` as the cache has it, and the state its
+    /// reconciler recorded for that very object.
+    pub fn issuer_lookup(&self, key: &IssuerKey) -> (Option<IssuerObject>, Option<IssuerState>) {
+        let object = self.issuer_object(key);
+        let state = object
+            .as_ref()
+            .and_then(|object| self.issuers.get(key, &object.uid));
+        (object, state)
+    }
+
     /// The issuer named by `key` as the cache has it; None if it does not exist.
-    pub fn issuer_object(&self, key: &IssuerKey) -> Option<IssuerObject> {
+    fn issuer_object(&self, key: &IssuerKey) -> Option<IssuerObject> {
         let (uid, generation) = match key {
             IssuerKey::Namespaced { namespace, name } => {
                 let issuer = self

@@ -13,7 +13,15 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, ObjectMeta, PostParams};
 
+use crate::issuer::key_reference;
+use crate::issuer_key::IssuerKey;
 use crate::options::FIELD_MANAGER;
+
+/// The reason of the Event on a request that waits for approval.
+pub const WAITING_FOR_APPROVAL: &str = "WaitingForApproval";
+
+/// The reason of a Warning on an issuer when signing one of its requests failed.
+const SIGNING_FAILED: &str = "SigningFailed";
 
 /// Where Events about cluster-scoped objects go, as kubectl looks for them.
 const CLUSTER_EVENTS_NAMESPACE: &str = "default";
@@ -44,6 +52,14 @@ impl Events {
 
     pub async fn warning(&self, object: &ObjectReference, reason: &str, note: String) {
         self.publish(object, Type::Warning, reason, note).await;
+    }
+
+    /// Signing problems are the issuer owner's business too: a Warning on
+    /// the issuer naming the request (e.g. `CertificateRequest team/web`).
+    pub async fn signing_failed(&self, issuer: &IssuerKey, request: &str, message: &str) {
+        let note = format!("{request}: {message}");
+        self.warning(&key_reference(issuer), SIGNING_FAILED, note)
+            .await;
     }
 
     async fn publish(&self, object: &ObjectReference, type_: Type, reason: &str, note: String) {

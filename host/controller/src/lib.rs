@@ -7,20 +7,26 @@
 //! - `issuer`: the issuer reconciler (load the plugin, check it, Ready).
 //! - `certificate_request`: the CertificateRequest reconciler, in the
 //!   contract's order, with status written by server-side apply.
+//! - `certificate_signing_request`: the Kubernetes CSR reconciler for our
+//!   signer names; it shares the issuer gate (`issuer_gate`), the signing
+//!   path (`signing`) and its classification (`outcome`) with the first.
 //! - `issuer_states`: what the first tells the second: which issuers may
 //!   sign, with which plugin.
 //! - [`run`]: all of it together, until shutdown.
 
 pub mod api;
 mod certificate_request;
+mod certificate_signing_request;
 mod client;
 mod context;
 mod error;
 mod events;
 mod issuer;
+mod issuer_gate;
 mod issuer_key;
 mod issuer_states;
 mod options;
+mod outcome;
 mod plugins;
 mod run;
 mod signing;

@@ -1,9 +1,9 @@
-//! Running the controller: both issuer reconcilers and the
-//! CertificateRequest reconciler, sharing one context, until shutdown.
+//! Running the controller: both issuer reconcilers, the CertificateRequest
+//! reconciler and the Kubernetes CSR reconciler, sharing one context, until
+//! shutdown.
 
 use std::fmt::Debug;
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures::channel::mpsc::{UnboundedReceiver, unbounded};
@@ -14,7 +14,7 @@ use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use wasm_issuer_runtime::{Runtime, RuntimeOptions};
 use wasm_issuer_sources::cache::CompileCache;
-use wasm_issuer_sources::file::{FileChanges, FileWatcher};
+use wasm_issuer_sources::file::FileWatcher;
 
 use crate::api::{WasmClusterIssuer, WasmIssuer};
 use crate::context::Context;
@@ -23,7 +23,7 @@ use crate::events::Events;
 use crate::issuer_states::IssuerStates;
 use crate::options::Options;
 use crate::plugins::Plugins;
-use crate::{certificate_request, issuer};
+use crate::{certificate_request, certificate_signing_request, issuer};
 
 /// Runs until `shutdown` completes, then lets running reconciles finish.
 pub async fn run(
@@ -51,7 +51,9 @@ pub async fn run(
         events.recheck_cluster,
         cluster_files,
     );
-    let requests = certificate_request::controller(&client, &options, events.changed);
+    let (request_wakeups, csr_wakeups) = fan_out(events.changed);
+    let requests = certificate_request::controller(&client, &options, request_wakeups);
+    let csrs = certificate_signing_request::controller(&client, &options, csr_wakeups);
     let ctx = Arc::new(Context {
         events: Events::new(client.clone(), options.instance.clone()),
         client,
@@ -61,6 +63,7 @@ pub async fn run(
         issuers: states,
         namespaced_issuers: namespaced.store(),
         cluster_issuers: cluster.store(),
+        csr_retries: Default::default(),
     });
     let shutdown = shutdown.boxed().shared();
     tracing::info!("controller started");
@@ -75,9 +78,14 @@ pub async fn run(
             issuer::error_policy,
             Arc::clone(&ctx)
         ),),
-        drain(requests.graceful_shutdown_on(shutdown).run(
+        drain(requests.graceful_shutdown_on(shutdown.clone()).run(
             certificate_request::reconcile,
             certificate_request::error_policy,
+            Arc::clone(&ctx),
+        )),
+        drain(csrs.graceful_shutdown_on(shutdown).run(
+            certificate_signing_request::reconcile,
+            certificate_signing_request::error_policy,
             Arc::clone(&ctx),
         )),
     );
@@ -98,17 +106,20 @@ fn open_compile_cache(options: &Options, runtime: &Runtime) -> Option<CompileCac
     }
 }
 
-/// One stream of file changes for each issuer controller.
-fn fan_out(changes: FileChanges) -> (UnboundedReceiver<PathBuf>, UnboundedReceiver<PathBuf>) {
-    let (namespaced, namespaced_rx) = unbounded();
-    let (cluster, cluster_rx) = unbounded();
-    tokio::spawn(changes.for_each(move |path| {
+/// Two copies of one stream, for two controllers (file changes for both
+/// issuer controllers; issuer changes for both request controllers).
+fn fan_out<T: Clone + Send + 'static>(
+    items: impl Stream<Item = T> + Send + 'static,
+) -> (UnboundedReceiver<T>, UnboundedReceiver<T>) {
+    let (first, first_rx) = unbounded();
+    let (second, second_rx) = unbounded();
+    tokio::spawn(items.for_each(move |item| {
         // A closed channel means that controller has stopped.
-        let _ = namespaced.unbounded_send(path.clone());
-        let _ = cluster.unbounded_send(path);
+        let _ = first.unbounded_send(item.clone());
+        let _ = second.unbounded_send(item);
         futures::future::ready(())
     }));
-    (namespaced_rx, cluster_rx)
+    (first_rx, second_rx)
 }
 
 /// Consumes a controller's results; reconcile errors were logged by the

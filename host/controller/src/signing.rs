@@ -2,9 +2,16 @@
 //! its signer. Every kind of request (CertificateRequest, Kubernetes CSR)
 //! goes through here, so all get the same decisions and checks.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use wasm_issuer_runtime::{CallError, Decision, IssuedCertificate, PluginRequest};
 
+use crate::error::Error;
 use crate::issuer_states::{LoadedIssuer, LoadedPolicy};
+
+/// cert-manager's lifetime when a request names none: 90 days.
+pub const DEFAULT_DURATION: Duration = Duration::from_secs(90 * 24 * 3600);
 
 /// Why a request got no certificate.
 #[derive(Debug)]
@@ -20,9 +27,20 @@ pub enum Refusal {
     Signer(CallError),
 }
 
+/// [`sign`] on a blocking thread, in the caller's tracing span: plugin
+/// calls are CPU-bound and must not hold up the reconcilers' runtime.
+pub async fn sign_off_runtime(
+    loaded: Arc<LoadedIssuer>,
+    request: PluginRequest,
+) -> Result<Result<IssuedCertificate, Refusal>, Error> {
+    let span = tracing::Span::current();
+    let result = tokio::task::spawn_blocking(move || span.in_scope(|| sign(&loaded, &request)));
+    Ok(result.await?)
+}
+
 /// Asks every policy, then the signer (which the host has checked).
 /// CPU-bound: run it on a blocking thread.
-pub fn sign(loaded: &LoadedIssuer, request: &PluginRequest) -> Result<IssuedCertificate, Refusal> {
+fn sign(loaded: &LoadedIssuer, request: &PluginRequest) -> Result<IssuedCertificate, Refusal> {
     for policy in &loaded.policies {
         evaluate(policy, request)?;
     }

@@ -3,6 +3,7 @@
 
 use crate::api::{CertificateRequest, condition_type, request_reason};
 use crate::context::IssuerObject;
+use crate::issuer_gate::{Gate, gate};
 use crate::issuer_key::IssuerKey;
 use crate::issuer_states::Readiness;
 
@@ -45,39 +46,15 @@ pub fn decide(
         return Step::WaitForApproval { issuer: key };
     }
     let (object, state) = issuer(&key);
-    let Some(object) = object else {
-        let message = format!("waiting for {key} to be created");
-        return Step::WaitForIssuer {
-            issuer: key,
-            message,
-        };
-    };
-    match state {
-        // The state may come from a newer generation than a lagging cache shows.
-        Some(Readiness::Ready { generation }) if generation >= object.generation => Step::Sign {
+    match gate(&key, object, state) {
+        Gate::Open { generation } => Step::Sign {
             issuer: key,
             generation,
         },
-        Some(Readiness::NotReady {
-            generation,
+        Gate::Closed { message } => Step::WaitForIssuer {
+            issuer: key,
             message,
-        }) if generation >= object.generation => {
-            let message = format!("{key} is not ready: {message}");
-            Step::WaitForIssuer {
-                issuer: key,
-                message,
-            }
-        }
-        _ => {
-            let message = format!(
-                "{key} has not been checked for its current spec (generation {}) yet",
-                object.generation
-            );
-            Step::WaitForIssuer {
-                issuer: key,
-                message,
-            }
-        }
+        },
     }
 }
 
@@ -230,41 +207,6 @@ mod tests {
                 message: "waiting for WasmIssuer team/ca to be created".into()
             }
         );
-    }
-
-    #[test]
-    fn a_not_ready_issuer_is_waited_for_with_its_reason() {
-        let readiness = Readiness::NotReady {
-            generation: 2,
-            message: "ConfigMap team/ca-plugin not found".into(),
-        };
-        let step = decide(&ours(json!([approved()])), |_| {
-            (issuer_at(2), Some(readiness))
-        });
-        assert_eq!(
-            step,
-            Step::WaitForIssuer {
-                issuer: key(),
-                message: "WasmIssuer team/ca is not ready: ConfigMap team/ca-plugin not found"
-                    .into()
-            }
-        );
-    }
-
-    #[test]
-    fn an_issuer_ready_for_an_older_generation_is_waited_for() {
-        let step = decide(&ours(json!([approved()])), |_| {
-            (issuer_at(3), Some(Readiness::Ready { generation: 2 }))
-        });
-        assert_eq!(
-            step,
-            Step::WaitForIssuer {
-                issuer: key(),
-                message: "WasmIssuer team/ca has not been checked for its current spec (generation 3) yet".into()
-            }
-        );
-        let unchecked = decide(&ours(json!([approved()])), |_| (issuer_at(1), None));
-        assert!(matches!(unchecked, Step::WaitForIssuer { .. }));
     }
 
     #[test]

@@ -1,9 +1,8 @@
 //! The CertificateRequest reconciler: the contract's order ([`decide`]),
-//! the signing and the classification of its result ([`outcome`]), and
-//! status written by server-side apply ([`status`]).
+//! the signing (shared with Kubernetes CSRs: `crate::signing`,
+//! `crate::outcome`), and status written by server-side apply ([`status`]).
 
 mod decide;
-mod outcome;
 mod plugin_request;
 mod reconcile;
 mod status;

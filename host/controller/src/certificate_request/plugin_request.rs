@@ -1,15 +1,11 @@
 //! A CertificateRequest as the contract's request. Anything that does not
 //! parse makes the request invalid: asking again would not change it.
 
-use std::time::Duration;
-
 use wasm_issuer_pki::{ParsedCsr, Usage};
 use wasm_issuer_runtime::{IssuerInfo, PluginRequest, Requester};
 
 use crate::api::CertificateRequest;
-
-/// cert-manager's lifetime when a request names none: 90 days.
-const DEFAULT_DURATION: Duration = Duration::from_secs(90 * 24 * 3600);
+use crate::signing::DEFAULT_DURATION;
 
 /// Builds the plugin's view of `request`; the error is why it is invalid.
 pub fn plugin_request(

@@ -11,25 +11,21 @@ use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 
 use super::decide::{Step, decide};
-use super::outcome::{Outcome, classify};
 use super::plugin_request::plugin_request;
 use super::status::{self, Update};
 use crate::api::{CertificateRequest, request_reason};
 use crate::context::Context;
 use crate::error::Error;
-use crate::issuer::key_reference;
+use crate::events::WAITING_FOR_APPROVAL;
 use crate::issuer_key::IssuerKey;
 use crate::issuer_states::{IssuerState, LoadedIssuer};
 use crate::options::FIELD_MANAGER;
+use crate::outcome::{Outcome, classify};
 use crate::signing;
 
 /// When the first signing attempt of a request failed retryably: the
 /// retry budget counts from then, across restarts of the controller.
 pub const RETRYING_SINCE: &str = "wasm-issuer.dev/retrying-since";
-
-/// Event reasons on requests besides the Ready reasons.
-const WAITING_FOR_APPROVAL: &str = "WaitingForApproval";
-const SIGNING_FAILED: &str = "SigningFailed";
 
 pub async fn reconcile(
     request: Arc<CertificateRequest>,
@@ -37,10 +33,7 @@ pub async fn reconcile(
 ) -> Result<Action, Error> {
     let mut issuer_state = None;
     let step = decide(&request, |key| {
-        let object = ctx.issuer_object(key);
-        let state = object
-            .as_ref()
-            .and_then(|object| ctx.issuers.get(key, &object.uid));
+        let (object, state) = ctx.issuer_lookup(key);
         let readiness = state.as_ref().map(IssuerState::readiness);
         issuer_state = state;
         (object, readiness)
@@ -97,11 +90,7 @@ async fn sign(
     };
     let attempt = Timestamp::now();
     let retrying_since = retrying_since(request);
-    let span = tracing::Span::current();
-    let result = tokio::task::spawn_blocking(move || {
-        span.in_scope(|| signing::sign(&loaded, &plugin_request))
-    })
-    .await?;
+    let result = signing::sign_off_runtime(loaded, plugin_request).await?;
     let retrying_for = retrying_since.map_or(Duration::ZERO, |since| elapsed(since, attempt));
     let outcome = classify(result, retrying_for, ctx.options.max_retry_duration);
     match outcome {
@@ -176,21 +165,19 @@ async fn write(ctx: &Context, request: &CertificateRequest, update: Update) -> R
     Ok(())
 }
 
-/// Signing problems are the issuer owner's business too.
+/// A Warning on the issuer naming the request.
 async fn warn_issuer(
     ctx: &Context,
     request: &CertificateRequest,
     issuer: &IssuerKey,
     message: &str,
 ) {
-    let note = format!(
-        "CertificateRequest {}/{}: {message}",
+    let request = format!(
+        "CertificateRequest {}/{}",
         request.namespace().unwrap_or_default(),
         request.name_any()
     );
-    ctx.events
-        .warning(&key_reference(issuer), SIGNING_FAILED, note)
-        .await;
+    ctx.events.signing_failed(issuer, &request, message).await;
 }
 
 fn retrying_since(request: &CertificateRequest) -> Option<Timestamp> {

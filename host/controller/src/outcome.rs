@@ -1,5 +1,6 @@
 //! What a signing attempt means for the request, by the contract's error
-//! classes. Pure: the reconciler writes what this decides.
+//! classes, for every kind of request. Pure: each reconciler writes what
+//! this decides in its own resource's terms.
 
 use std::time::Duration;
 
@@ -14,22 +15,22 @@ const MAX_RETRY_DELAY: Duration = Duration::from_secs(300);
 /// The result of one signing attempt, classified.
 #[derive(Debug)]
 pub enum Outcome {
-    /// Ready=True/Issued with the certificate and CA.
+    /// Signed: the certificate chain and CA, checked by the host.
     Issued(IssuedCertificate),
-    /// The CA is working on it: Ready=False/Pending, ask again after `retry_after`.
-    /// Not counted against the retry budget.
+    /// The CA is working on it: ask again after `retry_after`. Not counted
+    /// against the retry budget.
     Pending {
         message: String,
         retry_after: Duration,
     },
-    /// Ready=False/Pending "will retry", again after `retry_after`.
+    /// A transient failure: try again after `retry_after`.
     Retry {
         message: String,
         retry_after: Duration,
     },
-    /// Ready=False/Failed with failureTime.
+    /// Final: the request fails.
     Failed { message: String },
-    /// InvalidRequest=True and Ready=False/Failed with failureTime.
+    /// Final: the request itself is wrong.
     Invalid { message: String },
     /// The issuer is broken: the request stays Pending and the issuer goes
     /// not-Ready until its check passes again.
