@@ -252,6 +252,9 @@ fn start_controller(kubeconfig: &Path, log: &Path) -> anyhow::Result<Child> {
             "--cluster-resource-namespace",
             wasm_issuer_testenv::CLUSTER_RESOURCE_NAMESPACE,
         ])
+        // One replica on a developer's machine: no lease, no ports.
+        .args(["--leader-elect=false", "--metrics-address", "off"])
+        .args(["--health-address", "off"])
         .stdout(Stdio::null())
         .stderr(log_file)
         .spawn()

@@ -11,6 +11,7 @@ use crate::certificate_signing_request::RetryClocks;
 use crate::events::Events;
 use crate::issuer_key::IssuerKey;
 use crate::issuer_states::{IssuerState, IssuerStates};
+use crate::metrics::Metrics;
 use crate::options::Options;
 use crate::plugins::Plugins;
 
@@ -18,6 +19,7 @@ pub struct Context {
     pub client: kube::Client,
     pub options: Options,
     pub plugins: Plugins,
+    pub metrics: Arc<Metrics>,
     pub issuers: Arc<IssuerStates>,
     pub events: Events,
     /// Plugin files being watched; changes reconcile the issuers using them.

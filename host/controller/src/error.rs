@@ -14,6 +14,17 @@ pub enum Error {
     FileWatcher(#[from] wasm_issuer_sources::file::FileError),
     #[error("cannot build the kubernetes client: {0}")]
     Client(String),
+    #[error("cannot serve on {address}: {source}")]
+    Listen {
+        address: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("leader election: {0}")]
+    InvalidElection(String),
+    #[error("leader election failed: {0}")]
+    LeaderElection(String),
+    #[error("another replica took the lease: this one stops signing")]
+    LostLeadership,
     #[error("the {controller} controller stopped: {message}")]
     Stopped {
         controller: &'static str,

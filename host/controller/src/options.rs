@@ -1,7 +1,10 @@
 //! How the controller runs: what the binary's flags set.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+
+use crate::leader::Election;
 
 /// The field manager of every status we write, and the reporting
 /// controller of our Events.
@@ -25,6 +28,14 @@ pub struct Options {
     /// Directories under which WasmIssuers (namespaced) may read plugin
     /// files; WasmClusterIssuers may read any file.
     pub allowed_plugin_dirs: Vec<PathBuf>,
+    /// Where `/metrics` is served; None for nowhere.
+    pub metrics_address: Option<SocketAddr>,
+    /// Where `/healthz` and `/readyz` are served; None for nowhere.
+    pub health_address: Option<SocketAddr>,
+    /// How replicas elect the one that signs; None: this one always does.
+    pub election: Option<Election>,
+    /// How long in-flight reconciles may run on after shutdown begins.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Options {
@@ -37,6 +48,10 @@ impl Default for Options {
             compile_cache_dir: None,
             compile_cache_max_bytes: 512 << 20,
             allowed_plugin_dirs: Vec::new(),
+            metrics_address: None,
+            health_address: None,
+            election: None,
+            shutdown_grace: Duration::from_secs(20),
         }
     }
 }

@@ -37,6 +37,20 @@ pub enum Outcome {
     IssuerNotReady { message: String },
 }
 
+impl Outcome {
+    /// The outcome as the `outcome` label of the requests metric.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Issued(_) => "issued",
+            Self::Pending { .. } => "pending",
+            Self::Retry { .. } => "retry",
+            Self::Failed { .. } => "failed",
+            Self::Invalid { .. } => "invalid",
+            Self::IssuerNotReady { .. } => "issuer_not_ready",
+        }
+    }
+}
+
 /// Classifies a signing result. `retrying_for` is how long ago the first
 /// signing attempt of this request failed retryably (zero on the first one),
 /// `max_retry` the budget after which a retryable failure becomes final.

@@ -1,16 +1,24 @@
 //! Plugins compiled once per content digest and shared by every issuer
 //! that uses the same bytes; compiled code is also kept on disk, so that a
-//! restarted controller does not compile again.
+//! restarted controller does not compile again. Issuers that load the same
+//! new bytes at once wait for one compile, and no more compiles run at once
+//! than there are cores: compiling is CPU-bound and each one holds its
+//! component's whole compiled image in memory until it is done.
 
 use std::collections::HashMap;
 use std::fmt;
+use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use tokio::sync::{OnceCell, Semaphore};
+
 use wasm_issuer_runtime::{
-    CompiledComponent, Digest, LoadError, PolicyPlugin, Runtime, SignerPlugin,
+    CompiledComponent, Digest, LoadError, PolicyPlugin, Runtime, SignerPlugin, World,
 };
 use wasm_issuer_sources::cache::{self, CacheError, CompileCache};
+
+use crate::metrics::Metrics;
 
 /// The process's compiled plugins of both worlds.
 pub struct Plugins {
@@ -20,11 +28,29 @@ pub struct Plugins {
 
 impl Plugins {
     /// `disk`: the on-disk compile cache, if there is one (shared by both worlds).
-    pub fn new(runtime: Arc<Runtime>, disk: Option<CompileCache>) -> Self {
+    pub fn new(runtime: Arc<Runtime>, disk: Option<CompileCache>, metrics: Arc<Metrics>) -> Self {
         let disk = disk.map(Arc::new);
+        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let compiles = Arc::new(Semaphore::new(cores));
         Self {
-            signers: Compiled::new(Arc::clone(&runtime), disk.clone(), Runtime::signer),
-            policies: Compiled::new(runtime, disk, Runtime::policy),
+            signers: Compiled {
+                runtime: Arc::clone(&runtime),
+                disk: disk.clone(),
+                compiles: Arc::clone(&compiles),
+                metrics: Arc::clone(&metrics),
+                world: World::Signer,
+                link: Runtime::signer,
+                by_digest: Mutex::default(),
+            },
+            policies: Compiled {
+                runtime,
+                disk,
+                compiles,
+                metrics,
+                world: World::Policy,
+                link: Runtime::policy,
+                by_digest: Mutex::default(),
+            },
         }
     }
 }
@@ -36,8 +62,13 @@ type Link<P> = fn(&Runtime, &CompiledComponent) -> Result<P, LoadError>;
 pub struct Compiled<P> {
     runtime: Arc<Runtime>,
     disk: Option<Arc<CompileCache>>,
+    /// Compiles (or disk loads) that may run at once, shared by both worlds.
+    compiles: Arc<Semaphore>,
+    metrics: Arc<Metrics>,
+    world: World,
     link: Link<P>,
-    by_digest: Mutex<HashMap<Digest, P>>,
+    /// One cell per digest: the first loader fills it, the others wait.
+    by_digest: Mutex<HashMap<Digest, Arc<OnceCell<P>>>>,
 }
 
 /// How a plugin came to be ready, for the Event that announces it.
@@ -65,23 +96,27 @@ impl fmt::Display for Provenance {
 }
 
 impl<P: Clone + Send + 'static> Compiled<P> {
-    fn new(runtime: Arc<Runtime>, disk: Option<Arc<CompileCache>>, link: Link<P>) -> Self {
-        Self {
-            runtime,
-            disk,
-            link,
-            by_digest: Mutex::default(),
-        }
-    }
-
     /// The plugin made of `wasm`: from memory, from the disk cache, or
     /// compiled (seconds for big components) on a blocking thread, off the
-    /// async workers.
+    /// async workers. A failed compile leaves the cell empty: the next
+    /// loader of those bytes tries again.
     pub async fn load(&self, wasm: Vec<u8>) -> Result<(P, Provenance), LoadError> {
-        let digest = Digest::of(&wasm);
-        if let Some(plugin) = self.cached(&digest) {
-            return Ok((plugin, Provenance::InMemory));
-        }
+        let cell = self.cell(Digest::of(&wasm));
+        let mut provenance = Provenance::InMemory;
+        let plugin = cell
+            .get_or_try_init(|| async {
+                // Closed never: the semaphore lives as long as `self`.
+                let _permit = self.compiles.acquire().await;
+                let (plugin, how) = self.compile(wasm).await?;
+                provenance = how;
+                Ok::<_, LoadError>(plugin)
+            })
+            .await?;
+        self.metrics.plugin_loaded(self.world, provenance);
+        Ok((plugin.clone(), provenance))
+    }
+
+    async fn compile(&self, wasm: Vec<u8>) -> Result<(P, Provenance), LoadError> {
         let runtime = Arc::clone(&self.runtime);
         let disk = self.disk.clone();
         let link = self.link;
@@ -107,18 +142,42 @@ impl<P: Clone + Send + 'static> Compiled<P> {
         })
         .await
         .map_err(|join| LoadError::Compile(format!("the compiler thread failed: {join}")))??;
-        self.by_digest
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(digest, plugin.clone());
         Ok((plugin, provenance))
     }
 
-    fn cached(&self, digest: &Digest) -> Option<P> {
-        self.by_digest
+    fn cell(&self, digest: Digest) -> Arc<OnceCell<P>> {
+        let mut cells = self
+            .by_digest
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(digest)
-            .cloned()
+            .unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(cells.entry(digest).or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wasm_issuer_runtime::RuntimeOptions;
+    use wasm_issuer_test_support::test_plugin;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn issuers_loading_the_same_new_bytes_at_once_share_one_compile() {
+        let runtime = Runtime::new(&RuntimeOptions::default()).expect("a runtime");
+        let plugins = Plugins::new(Arc::new(runtime), None, Arc::default());
+        let wasm = std::fs::read(test_plugin("noop")).expect("the noop plugin");
+        let loads = (0..8).map(|_| plugins.signers.load(wasm.clone()));
+        let provenances: Vec<Provenance> = futures::future::join_all(loads)
+            .await
+            .into_iter()
+            .map(|loaded| loaded.expect("it loads").1)
+            .collect();
+        let compiles = provenances
+            .iter()
+            .filter(|provenance| matches!(provenance, Provenance::Compiled(_)))
+            .count();
+        assert_eq!(compiles, 1, "{provenances:?}");
+        let (_, again) = plugins.signers.load(wasm).await.expect("it loads");
+        assert_eq!(again, Provenance::InMemory);
     }
 }

@@ -3,12 +3,13 @@
 //! goes through here, so all get the same decisions and checks.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use wasm_issuer_runtime::{CallError, Decision, IssuedCertificate, PluginRequest};
+use wasm_issuer_runtime::{CallError, Decision, IssuedCertificate, PluginRequest, World};
 
 use crate::error::Error;
 use crate::issuer_states::{LoadedIssuer, LoadedPolicy};
+use crate::metrics::{Metrics, RequestKind};
 
 /// cert-manager's lifetime when a request names none: 90 days.
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(90 * 24 * 3600);
@@ -32,31 +33,50 @@ pub enum Refusal {
 pub async fn sign_off_runtime(
     loaded: Arc<LoadedIssuer>,
     request: PluginRequest,
+    metrics: &Arc<Metrics>,
+    kind: RequestKind,
 ) -> Result<Result<IssuedCertificate, Refusal>, Error> {
     let span = tracing::Span::current();
-    let result = tokio::task::spawn_blocking(move || span.in_scope(|| sign(&loaded, &request)));
-    Ok(result.await?)
+    let start = Instant::now();
+    let call_metrics = Arc::clone(metrics);
+    let result = tokio::task::spawn_blocking(move || {
+        span.in_scope(|| sign(&loaded, &request, &call_metrics))
+    });
+    let result = result.await?;
+    metrics.signed_in(kind, start.elapsed());
+    Ok(result)
 }
 
 /// Asks every policy, then the signer (which the host has checked).
 /// CPU-bound: run it on a blocking thread.
-fn sign(loaded: &LoadedIssuer, request: &PluginRequest) -> Result<IssuedCertificate, Refusal> {
+fn sign(
+    loaded: &LoadedIssuer,
+    request: &PluginRequest,
+    metrics: &Metrics,
+) -> Result<IssuedCertificate, Refusal> {
     for policy in &loaded.policies {
-        evaluate(policy, request)?;
+        evaluate(policy, request, metrics)?;
     }
     let signer = &loaded.signer;
-    signer
-        .plugin
-        .sign(&signer.sandbox, request)
-        .map_err(Refusal::Signer)
+    let start = Instant::now();
+    let signed = signer.plugin.sign(&signer.sandbox, request);
+    metrics.plugin_call(World::Signer, start.elapsed(), &signed);
+    signed.map_err(Refusal::Signer)
 }
 
 /// One policy's decision on `request`, given the policy's own configuration.
-fn evaluate(policy: &LoadedPolicy, request: &PluginRequest) -> Result<(), Refusal> {
+fn evaluate(
+    policy: &LoadedPolicy,
+    request: &PluginRequest,
+    metrics: &Metrics,
+) -> Result<(), Refusal> {
     let mut request = request.clone();
     request.issuer.config.clone_from(&policy.config);
     let name = || policy.name.clone();
-    match policy.plugin.evaluate(&policy.sandbox, &request) {
+    let start = Instant::now();
+    let decision = policy.plugin.evaluate(&policy.sandbox, &request);
+    metrics.plugin_call(World::Policy, start.elapsed(), &decision);
+    match decision {
         Ok(Decision::Allow) => Ok(()),
         Ok(Decision::Deny(reason)) => Err(Refusal::Denied {
             policy: name(),

@@ -7,8 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use k8s_openapi::api::events::v1::Event;
-use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::api::{Api, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 use serde_json::json;
 use wasm_issuer_controller::RETRYING_SINCE;
@@ -122,15 +121,7 @@ impl World {
 
     /// Event reasons recorded about the object named `name` in this namespace.
     async fn event_reasons(&self, name: &str) -> Vec<String> {
-        Api::<Event>::namespaced(self.client.clone(), &self.namespace)
-            .list(&ListParams::default())
-            .await
-            .expect("list events")
-            .items
-            .into_iter()
-            .filter(|event| event.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
-            .filter_map(|event| event.reason)
-            .collect()
+        common::event_reasons(&self.client, &self.namespace, name).await
     }
 }
 

@@ -6,6 +6,7 @@
 //! plugin that was not built fails the test with a message saying what to do.
 
 mod certificate;
+mod http;
 mod openssl;
 mod plugins;
 mod runner;
@@ -13,6 +14,7 @@ mod runner;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use certificate::CertificateShape;
+pub use http::{free_address, http_get};
 pub use openssl::{Ca, CsrSpec, KeyForm, KeyKind, Workdir, der_of_pem, pem};
 pub use plugins::{plugin, test_plugin};
 pub use runner::{LocalRunner, RunOutput};

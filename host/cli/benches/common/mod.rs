@@ -73,6 +73,10 @@ impl Controller {
             .arg("controller")
             .arg("--kubeconfig")
             .arg(control_plane.kubeconfig())
+            // Controllers follow one another here: none waits for a lease
+            // its killed predecessor held, and none needs a port.
+            .args(["--leader-elect=false", "--metrics-address", "off"])
+            .args(["--health-address", "off"])
             .args(args)
             .stdout(Stdio::null())
             .stderr(log)

@@ -1,12 +1,14 @@
 //! `wasm-issuer controller`: serve WasmIssuers, WasmClusterIssuers and the
-//! CertificateRequests that refer to them, until SIGINT or SIGTERM.
+//! CertificateRequests and Kubernetes CSRs that refer to them, until SIGINT
+//! or SIGTERM (then finish what is in flight, give up the lease, exit 0).
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use wasm_issuer_controller::{Options, RateLimit};
+use wasm_issuer_controller::{Election, Options, RateLimit};
 use wasm_issuer_runtime::Limits;
 
 use crate::failure::{Class, Classify, Failure};
@@ -53,6 +55,40 @@ pub struct Args {
     /// Log lines as text or JSON.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Where to serve Prometheus metrics (`/metrics`), or `off`.
+    #[arg(long, default_value = "0.0.0.0:9402", value_parser = address_or_off)]
+    pub metrics_address: Option<SocketAddr>,
+    /// Where to serve `/healthz` and `/readyz`, or `off`.
+    #[arg(long, default_value = "0.0.0.0:9403", value_parser = address_or_off)]
+    pub health_address: Option<SocketAddr>,
+    /// Elect one signing replica with a Lease; `--leader-elect=false` when
+    /// only one ever runs.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub leader_elect: bool,
+    /// The Lease's namespace (default: the cluster resource namespace).
+    #[arg(long)]
+    pub leader_election_namespace: Option<String>,
+    /// The Lease's name.
+    #[arg(long, default_value = "wasm-issuer")]
+    pub leader_election_lease_name: String,
+    /// How long a leader that stopped renewing keeps the lease (whole seconds).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub leader_election_lease_duration: Duration,
+    /// How long before the lease runs out the leader renews it (whole seconds).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub leader_election_renew_before: Duration,
+    /// How long reconciles in flight may finish after SIGTERM.
+    #[arg(long, default_value = "20s", value_parser = humantime::parse_duration)]
+    pub shutdown_grace: Duration,
+}
+
+fn address_or_off(text: &str) -> Result<Option<SocketAddr>, String> {
+    if text == "off" {
+        return Ok(None);
+    }
+    text.parse()
+        .map(Some)
+        .map_err(|error| format!("{text:?} is neither host:port nor off: {error}"))
 }
 
 pub fn run(args: Args) -> Result<ExitCode, Failure> {
@@ -74,21 +110,47 @@ async fn serve(args: Args) -> Result<(), Failure> {
     let client = wasm_issuer_controller::client(config, limit)
         .await
         .class(Class::Input)?;
+    let instance = std::env::var("POD_NAME").ok();
+    let election = if args.leader_elect {
+        let identity = instance.clone().unwrap_or_else(local_identity);
+        let election = Election::new(
+            args.leader_election_lease_name,
+            args.leader_election_namespace
+                .unwrap_or_else(|| args.cluster_resource_namespace.clone()),
+            identity,
+            args.leader_election_lease_duration,
+            args.leader_election_renew_before,
+        )
+        .class(Class::Input)?;
+        Some(election)
+    } else {
+        None
+    };
     let options = Options {
         cluster_resource_namespace: args.cluster_resource_namespace,
         concurrency: args.concurrency,
         max_retry_duration: args.max_retry_duration,
-        instance: std::env::var("POD_NAME").ok(),
+        instance,
         compile_cache_dir: (!args.no_compile_cache).then(|| {
             args.compile_cache_dir
                 .unwrap_or_else(|| std::env::temp_dir().join("wasm-issuer").join("compiled"))
         }),
         compile_cache_max_bytes: u64::try_from(args.compile_cache_max_size).unwrap_or(u64::MAX),
         allowed_plugin_dirs: args.allowed_plugin_dirs,
+        metrics_address: args.metrics_address,
+        health_address: args.health_address,
+        election,
+        shutdown_grace: args.shutdown_grace,
     };
     wasm_issuer_controller::run(client, options, shutdown_signal())
         .await
         .class(Class::Cluster)
+}
+
+/// Outside a pod: the host and process, unique among replicas on one machine.
+fn local_identity() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "wasm-issuer".to_owned());
+    format!("{host}-{}", std::process::id())
 }
 
 async fn kube_config(path: Option<&PathBuf>) -> anyhow::Result<kube::Config> {

@@ -15,7 +15,7 @@ pub enum Step {
     /// Not approved yet: no status write (an Event says so).
     WaitForApproval { issuer: IssuerKey },
     /// Denied: Ready=False/Denied with failureTime; never signed.
-    Deny,
+    Deny { issuer: IssuerKey },
     /// The issuer cannot sign now: Ready=False/Pending. The issuer's next
     /// change reconciles the request again; no polling.
     WaitForIssuer { issuer: IssuerKey, message: String },
@@ -40,7 +40,7 @@ pub fn decide(
     // Before the approval gate: a Denied request fails even if it was never
     // approved (issuer-lib only looks once Approved is set too).
     if request.has_true(condition_type::DENIED) {
-        return Step::Deny;
+        return Step::Deny { issuer: key };
     }
     if !request.has_true(condition_type::APPROVED) {
         return Step::WaitForApproval { issuer: key };
@@ -176,11 +176,11 @@ mod tests {
         let denied = condition("Denied", "True", "policy");
         assert_eq!(
             decide_without_issuer(&ours(json!([denied.clone()]))),
-            Step::Deny
+            Step::Deny { issuer: key() }
         );
         assert_eq!(
             decide_without_issuer(&ours(json!([denied, approved()]))),
-            Step::Deny
+            Step::Deny { issuer: key() }
         );
     }
 

@@ -60,6 +60,21 @@ fn approval(request: &CertificateRequest) -> Option<u64> {
     Some(hasher.finish())
 }
 
+/// How many cached requests are ours and not final yet: the controller's
+/// backlog.
+pub fn backlog(cache: &Store<CertificateRequest>) -> usize {
+    cache
+        .state()
+        .iter()
+        .filter(|request| issuer_of(request).is_some() && !decide::is_final(request))
+        .count()
+}
+
+fn issuer_of(request: &CertificateRequest) -> Option<IssuerKey> {
+    let namespace = request.namespace().unwrap_or_default();
+    IssuerKey::of_request(&namespace, &request.spec.issuer_ref)
+}
+
 /// The cached requests for `issuer` that are not final yet.
 fn waiting_for(
     cache: &Store<CertificateRequest>,
@@ -68,11 +83,7 @@ fn waiting_for(
     cache
         .state()
         .iter()
-        .filter(|request| {
-            let namespace = request.namespace().unwrap_or_default();
-            IssuerKey::of_request(&namespace, &request.spec.issuer_ref).as_ref() == Some(issuer)
-                && !decide::is_final(request)
-        })
+        .filter(|request| issuer_of(request).as_ref() == Some(issuer) && !decide::is_final(request))
         .map(|request| ObjectRef::from_obj(&**request))
         .collect()
 }

@@ -19,6 +19,7 @@ use crate::error::Error;
 use crate::events::WAITING_FOR_APPROVAL;
 use crate::issuer_key::IssuerKey;
 use crate::issuer_states::{IssuerState, LoadedIssuer};
+use crate::metrics::RequestKind;
 use crate::options::FIELD_MANAGER;
 use crate::outcome::{Outcome, classify};
 use crate::signing;
@@ -47,7 +48,9 @@ pub async fn reconcile(
                 .await;
             Ok(Action::await_change())
         }
-        Step::Deny => {
+        Step::Deny { issuer } => {
+            ctx.metrics
+                .request(RequestKind::CertificateRequest, &issuer, "denied");
             write(&ctx, &request, Update::denied()).await?;
             Ok(Action::await_change())
         }
@@ -84,15 +87,25 @@ async fn sign(
     let plugin_request = match plugin_request(request, &loaded.signer.info) {
         Ok(plugin_request) => plugin_request,
         Err(message) => {
+            ctx.metrics
+                .request(RequestKind::CertificateRequest, issuer, "invalid");
             write(ctx, request, Update::invalid(message)).await?;
             return Ok(Action::await_change());
         }
     };
     let attempt = Timestamp::now();
     let retrying_since = retrying_since(request);
-    let result = signing::sign_off_runtime(loaded, plugin_request).await?;
+    let result = signing::sign_off_runtime(
+        loaded,
+        plugin_request,
+        &ctx.metrics,
+        RequestKind::CertificateRequest,
+    )
+    .await?;
     let retrying_for = retrying_since.map_or(Duration::ZERO, |since| elapsed(since, attempt));
     let outcome = classify(result, retrying_for, ctx.options.max_retry_duration);
+    ctx.metrics
+        .request(RequestKind::CertificateRequest, issuer, outcome.label());
     match outcome {
         Outcome::Issued(issued) => {
             ctx.issuers.report_signed(issuer);

@@ -125,11 +125,18 @@ pub async fn apply(
     if update.failed {
         status["failureTime"] = json!(now);
     }
-    let patch = json!({
+    let mut patch = json!({
         "apiVersion": CertificateRequest::api_version(&()),
         "kind": CertificateRequest::kind(&()),
         "status": status,
     });
+    // A certificate is written only over the request as it was read: if
+    // the cache lagged behind a write (ours, a moment ago, that made it
+    // final), the API server refuses with a conflict and the next
+    // reconcile sees the request final, instead of it being signed twice.
+    if patch["status"].get("certificate").is_some() {
+        patch["metadata"] = json!({ "resourceVersion": request.resource_version() });
+    }
     Api::<CertificateRequest>::namespaced(client.clone(), &request.namespace().unwrap_or_default())
         .patch_status(
             &request.name_any(),

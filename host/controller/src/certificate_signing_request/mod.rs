@@ -77,6 +77,17 @@ fn approval(csr: &CertificateSigningRequest) -> Option<u64> {
     Some(hasher.finish())
 }
 
+/// How many cached CSRs are ours and not final yet: the controller's backlog.
+pub fn backlog(cache: &Store<CertificateSigningRequest>) -> usize {
+    cache
+        .state()
+        .iter()
+        .filter(|csr| {
+            signer_name::issuer_of(&csr.spec.signer_name).is_some() && !decide::is_final(csr)
+        })
+        .count()
+}
+
 /// The cached CSRs for `issuer` that are not final yet.
 fn waiting_for(
     cache: &Store<CertificateSigningRequest>,

@@ -19,8 +19,11 @@ use crate::events::WAITING_FOR_APPROVAL;
 use crate::issuer_gate::{Gate, gate};
 use crate::issuer_key::IssuerKey;
 use crate::issuer_states::{IssuerState, LoadedIssuer};
+use crate::metrics::RequestKind;
 use crate::outcome::{Outcome, classify};
 use crate::signing;
+
+const KIND: RequestKind = RequestKind::CertificateSigningRequest;
 
 /// Event reasons on CSRs besides the `Failed` reasons.
 const ISSUED: &str = "Issued";
@@ -51,6 +54,7 @@ pub async fn reconcile(
              \"signers\" in group cert-manager.io for {name:?} in namespace {namespace}",
             csr.spec.username.as_deref().unwrap_or_default()
         );
+        ctx.metrics.request(KIND, &issuer, "denied_reference");
         fail(&ctx, &csr, failed_reason::DENIED_REFERENCE, message).await?;
         return Ok(Action::await_change());
     }
@@ -93,16 +97,19 @@ async fn sign(
     let plugin_request = match plugin_request(csr, &loaded.signer.info) {
         Ok(plugin_request) => plugin_request,
         Err(message) => {
+            ctx.metrics.request(KIND, issuer, "invalid");
             fail(ctx, csr, failed_reason::INVALID_REQUEST, message).await?;
             return Ok(Action::await_change());
         }
     };
     let uid = csr.uid().unwrap_or_default();
     let attempt = Timestamp::now();
-    let result = signing::sign_off_runtime(loaded, plugin_request).await?;
+    let result = signing::sign_off_runtime(loaded, plugin_request, &ctx.metrics, KIND).await?;
     let retrying_for = ctx.csr_retries.failing_for(&uid, attempt);
     let object = csr.object_ref(&());
-    match classify(result, retrying_for, ctx.options.max_retry_duration) {
+    let outcome = classify(result, retrying_for, ctx.options.max_retry_duration);
+    ctx.metrics.request(KIND, issuer, outcome.label());
+    match outcome {
         Outcome::Issued(issued) => {
             ctx.issuers.report_signed(issuer);
             status::issued(&ctx.client, csr, issued.chain_pem()).await?;

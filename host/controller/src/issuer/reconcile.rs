@@ -73,6 +73,7 @@ pub async fn reconcile<K: IssuerKind>(issuer: Arc<K>, ctx: Arc<Context>) -> Resu
 
     match load(&*issuer, &ctx, serving.as_deref()).await {
         Ok(candidate) => {
+            ctx.metrics.updates_refused(candidate.refused.len());
             let refused = !candidate.refused.is_empty();
             report_ready(&*issuer, &ctx, candidate, &uid, generation).await?;
             let next = next_check(&*issuer);

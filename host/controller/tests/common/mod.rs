@@ -12,8 +12,10 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::api::events::v1::Event;
 use kube::api::{
-    Api, ApiResource, DynamicObject, GroupVersionKind, ObjectMeta, Patch, PatchParams, PostParams,
+    Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, ObjectMeta, Patch, PatchParams,
+    PostParams,
 };
 use kube::runtime::wait::await_condition;
 use kube::{Client, ResourceExt};
@@ -85,23 +87,24 @@ pub fn test_options() -> Options {
 /// own with its own runtime: every `#[tokio::test]` has a runtime that ends
 /// with the test, and the controller must outlive them.
 pub struct RunningController {
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    kill: Option<tokio::sync::oneshot::Sender<()>>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<(), String>>>,
 }
 
 impl RunningController {
     pub fn start(control_plane: &ControlPlane, options: Options) -> Self {
         let kubeconfig = control_plane.kubeconfig().to_owned();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (kill, killed) = tokio::sync::oneshot::channel::<()>();
+        let (shutdown, shutdown_requested) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Runtime::new().expect("a runtime for the controller");
-            runtime.block_on(async move {
+            let result = runtime.block_on(async move {
                 let kubeconfig =
                     kube::config::Kubeconfig::read_from(&kubeconfig).expect("the kubeconfig");
-                let config =
-                    kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-                        .await
-                        .expect("a client config");
+                let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+                    .await
+                    .expect("a client config");
                 let client = wasm_issuer_controller::client(
                     config,
                     wasm_issuer_controller::RateLimit {
@@ -111,41 +114,61 @@ impl RunningController {
                 )
                 .await
                 .expect("a client");
-                // Stopping drops the controller wherever it is, as a crash would.
+                // Graceful: as on SIGTERM. Killed: the controller is
+                // dropped wherever it is, as a crash would.
+                let graceful = async move {
+                    let _ = shutdown_requested.await;
+                };
                 tokio::select! {
-                    result = wasm_issuer_controller::run(client, options, std::future::pending()) => {
-                        result.expect("the controller runs");
+                    result = wasm_issuer_controller::run(client, options, graceful) => {
+                        result.map_err(|error| error.to_string())
                     }
-                    _ = stopped => {}
+                    _ = killed => Ok(()),
                 }
             });
             // Plugin calls in flight finish on their threads; their results are lost.
             runtime.shutdown_background();
+            result
         });
         Self {
-            stop: Some(stop),
+            kill: Some(kill),
+            shutdown: Some(shutdown),
             thread: Some(thread),
         }
     }
 
-    /// Stops the controller abruptly: reconciles in progress are dropped.
+    /// Stops the controller abruptly: reconciles in progress are dropped,
+    /// a lease is not given up.
     pub fn kill(mut self) {
-        self.halt();
+        if let Some(kill) = self.kill.take() {
+            let _ = kill.send(());
+        }
+        // Killed, it returns nothing worth knowing.
+        let _ = self.join();
     }
 
-    fn halt(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+    /// Stops the controller as SIGTERM does; returns what `run` returned.
+    pub fn stop(mut self) -> Result<(), String> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
         }
-        if let Some(thread) = self.thread.take() {
-            thread.join().expect("the controller thread ends cleanly");
+        self.join()
+    }
+
+    fn join(&mut self) -> Result<(), String> {
+        match self.thread.take() {
+            Some(thread) => thread.join().expect("the controller thread ends cleanly"),
+            None => Ok(()),
         }
     }
 }
 
 impl Drop for RunningController {
     fn drop(&mut self) {
-        self.halt();
+        if let Some(kill) = self.kill.take() {
+            let _ = kill.send(());
+        }
+        let _ = self.join();
     }
 }
 
@@ -369,6 +392,37 @@ impl RequestBuilder {
             .create(&PostParams::default(), &self.request)
             .await
             .unwrap_or_else(|error| panic!("create CertificateRequest: {error}"))
+    }
+}
+
+/// Event reasons recorded about the object named `name`, in `namespace`
+/// (the Events of cluster-scoped objects are in `default`).
+pub async fn event_reasons(client: &Client, namespace: &str, name: &str) -> Vec<String> {
+    Api::<Event>::namespaced(client.clone(), namespace)
+        .list(&ListParams::default())
+        .await
+        .expect("list events")
+        .items
+        .into_iter()
+        .filter(|event| event.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+        .filter_map(|event| event.reason)
+        .collect()
+}
+
+/// Waits until an Event with `reason` is recorded about `name` (Events are
+/// written after the status they tell of).
+pub async fn wait_for_event(client: &Client, namespace: &str, name: &str, reason: &str) {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let reasons = event_reasons(client, namespace, name).await;
+        if reasons.iter().any(|found| found == reason) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {reason} Event about {namespace}/{name} after {TIMEOUT:?}: {reasons:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
