@@ -1,6 +1,6 @@
-//! Builds etcd, kube-apiserver, our cert-manager controller and the CNCF
-//! distribution registry from the Go module proxy, once, into a cache
-//! outside the work tree.
+//! Builds etcd, kube-apiserver, our cert-manager controller, the CNCF
+//! distribution registry and helm from the Go module proxy, once, into a
+//! cache outside the work tree.
 //!
 //! Each binary comes from a wrapper module under `tests/control-plane/go/<name>/`
 //! (see the comments in their go.mod). The cache entry of a binary is named
@@ -98,6 +98,15 @@ const REGISTRY: Wrapper = Wrapper {
     ldflags: |_| String::new(),
 };
 
+const HELM: Wrapper = Wrapper {
+    name: "helm",
+    pinned: "helm.sh/helm/v3",
+    package: "helm.sh/helm/v3/cmd/helm",
+    tags: "",
+    // Without it `helm version` says v3.22 whatever the module's patch release.
+    ldflags: |version| format!("-X helm.sh/helm/v3/internal/version.version={version}"),
+};
+
 const CERT_MANAGER_CONTROLLER: Wrapper = Wrapper {
     name: "cert-manager-controller",
     pinned: "github.com/cert-manager/cert-manager",
@@ -141,6 +150,15 @@ pub fn ensure_registry() -> Result<PathBuf, Error> {
     let cache = cache_dir()?;
     fs::create_dir_all(&cache).map_err(Error::io(format!("creating {}", cache.display())))?;
     Ok(ensure(&cache, &REGISTRY)?.binary)
+}
+
+/// Builds helm (or finds it in the cache) and returns its path, for the
+/// chart's tests. Not part of [`ensure_binaries`]: a control plane does
+/// not need it.
+pub fn ensure_helm() -> Result<PathBuf, Error> {
+    let cache = cache_dir()?;
+    fs::create_dir_all(&cache).map_err(Error::io(format!("creating {}", cache.display())))?;
+    Ok(ensure(&cache, &HELM)?.binary)
 }
 
 /// `$XDG_CACHE_HOME/wasm-issuer/control-plane`, or `~/.cache/...` without it.
@@ -418,6 +436,7 @@ mod tests {
             (&KUBE_APISERVER, "v1."),
             (&CERT_MANAGER_CONTROLLER, "v1."),
             (&REGISTRY, "v3."),
+            (&HELM, "v3."),
         ] {
             let go_mod = wrappers_dir().join(wrapper.name).join("go.mod");
             let version = pinned_version(&go_mod, wrapper.pinned).expect("pinned version");
