@@ -90,18 +90,27 @@ pub struct RunningController {
 }
 
 impl RunningController {
+    /// The controller as the control plane's admin.
     pub fn start(control_plane: &ControlPlane, options: Options) -> Self {
-        let kubeconfig = control_plane.kubeconfig().to_owned();
+        Self::start_with(control_plane.config(), options)
+    }
+
+    /// The controller as `user` in `groups` (by impersonation): it may do
+    /// only what RBAC grants them, as in a pod running as a ServiceAccount.
+    pub fn start_as(
+        control_plane: &ControlPlane,
+        options: Options,
+        user: &str,
+        groups: &[&str],
+    ) -> Self {
+        Self::start_with(control_plane.config_as(user, groups), options)
+    }
+
+    fn start_with(config: kube::Config, options: Options) -> Self {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Runtime::new().expect("a runtime for the controller");
             runtime.block_on(async move {
-                let kubeconfig =
-                    kube::config::Kubeconfig::read_from(&kubeconfig).expect("the kubeconfig");
-                let config =
-                    kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-                        .await
-                        .expect("a client config");
                 let client = wasm_issuer_controller::client(
                     config,
                     wasm_issuer_controller::RateLimit {

@@ -1,0 +1,1073 @@
+//! The Helm chart (`deploy/charts/wasm-issuer`), rendered by a real helm
+//! (built from the Go module proxy by wasm-issuer-testenv) and applied to
+//! the real kube-apiserver: what each value renders, its CRDs against the
+//! API types, and its RBAC, by running the controller as the chart's
+//! ServiceAccount with nothing but the chart's rules.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
+};
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::core::GroupVersionKind;
+use kube::discovery::{self, Scope};
+use kube::{Client, CustomResourceExt, ResourceExt};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use wasm_issuer_controller::api::{WasmClusterIssuer, WasmIssuer};
+use wasm_issuer_test_support::{Workdir, plugin};
+use wasm_issuer_testenv::{CLUSTER_RESOURCE_NAMESPACE, ControlPlane, shared};
+
+use common::{
+    IssuerBuilder, RunningController, TIMEOUT, ca_secret, field, issue_certificate,
+    plugin_config_map, test_options, wait_for_issuer,
+};
+
+/// The field manager of what these tests apply.
+const MANAGER: &str = "wasm-issuer-chart-test";
+
+/// How long a new RoleBinding may take to reach the RBAC authorizer's cache.
+const AUTHORIZER_CACHE: Duration = Duration::from_secs(10);
+
+fn chart_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/charts/wasm-issuer")
+}
+
+/// The shared control plane, our CRDs installed, and an admin client.
+async fn setup() -> (&'static ControlPlane, Client) {
+    common::log_if_asked();
+    let control_plane = shared().await.expect("start the control plane");
+    common::install_crds(control_plane).await;
+    let client = control_plane.client().await.expect("admin client");
+    (control_plane, client)
+}
+
+/// `helm template` of the chart as release `release` in `namespace` with
+/// `values`, for the control plane's Kubernetes version: every object it
+/// renders, or helm's error output.
+async fn render(
+    control_plane: &ControlPlane,
+    release: &str,
+    namespace: &str,
+    values: &Value,
+) -> Result<Rendered, String> {
+    // The first call on a machine builds helm: minutes on a cold cache.
+    let helm = tokio::task::spawn_blocking(wasm_issuer_testenv::ensure_helm)
+        .await
+        .expect("the helm build thread")
+        .unwrap_or_else(|error| panic!("helm: {error}"));
+    // helm's caches and configuration in a directory of the test's own,
+    // not the user's: nothing here needs repositories or plugins.
+    let home = tempfile::tempdir().expect("a directory for helm");
+    let values_file = home.path().join("values.json");
+    std::fs::write(&values_file, values.to_string()).expect("write the values");
+    let output = Command::new(&helm)
+        .args(["template", release])
+        .arg(chart_dir())
+        .args(["--namespace", namespace])
+        .args(["--kube-version", &control_plane.versions().kubernetes])
+        .arg("--values")
+        .arg(&values_file)
+        .env("HELM_CACHE_HOME", home.path().join("cache"))
+        .env("HELM_CONFIG_HOME", home.path().join("config"))
+        .env("HELM_DATA_HOME", home.path().join("data"))
+        .output()
+        .unwrap_or_else(|error| panic!("run {}: {error}", helm.display()));
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+    }
+    let text = String::from_utf8(output.stdout).expect("UTF-8 YAML");
+    let mut objects = Vec::new();
+    for document in serde_yaml::Deserializer::from_str(&text) {
+        let object = Value::deserialize(document).expect("helm renders YAML");
+        // Templates that render nothing leave empty documents.
+        if !object.is_null() {
+            objects.push(object);
+        }
+    }
+    Ok(Rendered(objects))
+}
+
+/// What `helm template` rendered.
+struct Rendered(Vec<Value>);
+
+impl Rendered {
+    /// (kind, name) of every object, sorted.
+    fn kinds_and_names(&self) -> Vec<(String, String)> {
+        let mut found: Vec<_> = self
+            .0
+            .iter()
+            .map(|o| (text(&o["kind"]), text(&o["metadata"]["name"])))
+            .collect();
+        found.sort();
+        found
+    }
+
+    fn get(&self, kind: &str, name: &str) -> &Value {
+        self.0
+            .iter()
+            .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no {kind} {name} in {:?}", self.kinds_and_names()))
+    }
+
+    fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Value> {
+        self.0.iter().filter(move |o| o["kind"] == kind)
+    }
+
+    /// The one container of Deployment `name`.
+    fn container(&self, name: &str) -> &Value {
+        let containers = &self.get("Deployment", name)["spec"]["template"]["spec"]["containers"];
+        assert_eq!(containers.as_array().map(Vec::len), Some(1), "{containers}");
+        &containers[0]
+    }
+}
+
+fn text(value: &Value) -> String {
+    value.as_str().unwrap_or_default().to_owned()
+}
+
+/// The container's arguments.
+fn args(container: &Value) -> Vec<String> {
+    container["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .map(text)
+        .collect()
+}
+
+/// Whether the apply is stored or only checked (a server-side dry run:
+/// validation and admission, nothing written).
+#[derive(Clone, Copy, PartialEq)]
+enum Apply {
+    DryRun,
+    ForReal,
+}
+
+/// Server-side applies each object, finding its resource by discovery.
+async fn apply<'a>(client: &Client, objects: impl IntoIterator<Item = &'a Value>, how: Apply) {
+    for object in objects {
+        let object: DynamicObject = serde_json::from_value(object.clone()).expect("an object");
+        let types = object.types.as_ref().expect("apiVersion and kind");
+        let gvk = GroupVersionKind::try_from(types).expect("a group, version and kind");
+        let (resource, capabilities) = discovery::pinned_kind(client, &gvk)
+            .await
+            .unwrap_or_else(|error| panic!("the API server serves no {gvk:?}: {error}"));
+        let api: Api<DynamicObject> = match capabilities.scope {
+            Scope::Cluster => Api::all_with(client.clone(), &resource),
+            Scope::Namespaced => Api::namespaced_with(
+                client.clone(),
+                &object
+                    .namespace()
+                    .expect("a namespaced object has its namespace"),
+                &resource,
+            ),
+        };
+        let mut params = PatchParams::apply(MANAGER).force();
+        params.dry_run = how == Apply::DryRun;
+        api.patch(&object.name_any(), &params, &Patch::Apply(&object))
+            .await
+            .unwrap_or_else(|error| {
+                panic!(
+                    "the API server refuses {} {}: {error}",
+                    types.kind,
+                    object.name_any()
+                )
+            });
+    }
+}
+
+/// The chart's appVersion: the default image tag.
+fn app_version() -> String {
+    let chart = std::fs::read_to_string(chart_dir().join("Chart.yaml")).expect("Chart.yaml");
+    let chart: Value = serde_yaml::from_str(&chart).expect("Chart.yaml is YAML");
+    text(&chart["appVersion"])
+}
+
+#[tokio::test]
+async fn default_values_render_a_hardened_controller_the_apiserver_accepts() {
+    let (control_plane, client) = setup().await;
+    let namespace = common::namespace(&client, "chart-defaults").await;
+    let rendered = render(control_plane, "defaults", &namespace, &json!({}))
+        .await
+        .expect("the chart renders");
+    let name = "defaults-wasm-issuer";
+    let approver = format!("{name}:cert-manager-approver");
+    let leases = format!("{name}:leader-election");
+    let expected: Vec<(String, String)> = [
+        ("ClusterRole", name),
+        ("ClusterRole", &approver),
+        ("ClusterRoleBinding", name),
+        ("ClusterRoleBinding", &approver),
+        ("CustomResourceDefinition", WasmClusterIssuer::crd_name()),
+        ("CustomResourceDefinition", WasmIssuer::crd_name()),
+        ("Deployment", name),
+        ("PodDisruptionBudget", name),
+        ("Role", &leases),
+        ("RoleBinding", &leases),
+        ("ServiceAccount", name),
+    ]
+    .iter()
+    .map(|(kind, name)| ((*kind).to_owned(), (*name).to_owned()))
+    .collect();
+    assert_eq!(rendered.kinds_and_names(), expected);
+
+    let deployment = rendered.get("Deployment", name);
+    assert_eq!(deployment["metadata"]["namespace"], namespace.as_str());
+    assert_eq!(deployment["spec"]["replicas"], 1);
+    assert_eq!(deployment["spec"]["strategy"], json!({"type": "Recreate"}));
+    let pod = &deployment["spec"]["template"]["spec"];
+    assert_eq!(pod["serviceAccountName"], name);
+    assert_eq!(
+        pod["securityContext"],
+        json!({
+            "runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532, "fsGroup": 65532,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        })
+    );
+    let container = rendered.container(name);
+    assert_eq!(
+        container["image"],
+        format!("wasm-issuer:{}", app_version()).as_str()
+    );
+    assert_eq!(container["imagePullPolicy"], "IfNotPresent");
+    assert_eq!(
+        container["securityContext"],
+        json!({
+            "runAsNonRoot": true,
+            "readOnlyRootFilesystem": true,
+            "allowPrivilegeEscalation": false,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        })
+    );
+    assert_eq!(
+        args(container),
+        [
+            "controller",
+            "--cluster-resource-namespace=cert-manager",
+            "--concurrency=8",
+            "--kube-api-qps=50",
+            "--kube-api-burst=100",
+            "--max-retry-duration=5m",
+            "--log-format=json",
+            "--compile-cache-dir=/var/cache/wasm-issuer",
+            "--compile-cache-max-size=512Mi",
+        ]
+    );
+    assert_eq!(
+        container["env"],
+        json!([{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}])
+    );
+    assert_eq!(
+        container["resources"],
+        json!({"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "1Gi"}})
+    );
+    // The root filesystem is read-only: the compile cache has a volume.
+    assert_eq!(
+        container["volumeMounts"],
+        json!([{"name": "compile-cache", "mountPath": "/var/cache/wasm-issuer"}])
+    );
+    assert_eq!(
+        pod["volumes"],
+        json!([{"name": "compile-cache", "emptyDir": {"sizeLimit": "1Gi"}}])
+    );
+
+    let selector = &deployment["spec"]["selector"]["matchLabels"];
+    assert_eq!(
+        selector,
+        &json!({"app.kubernetes.io/name": "wasm-issuer", "app.kubernetes.io/instance": "defaults"})
+    );
+    let budget = &rendered.get("PodDisruptionBudget", name)["spec"];
+    assert_eq!(
+        budget,
+        &json!({"selector": {"matchLabels": selector}, "maxUnavailable": 1})
+    );
+    for crd in rendered.of_kind("CustomResourceDefinition") {
+        assert_eq!(
+            crd["metadata"]["annotations"],
+            json!({"helm.sh/resource-policy": "keep"})
+        );
+    }
+    // Each binding gives its role to the right subject.
+    let account = json!([{"kind": "ServiceAccount", "name": name, "namespace": namespace}]);
+    for (kind, binding, role) in [
+        ("ClusterRoleBinding", name, "ClusterRole"),
+        ("RoleBinding", leases.as_str(), "Role"),
+    ] {
+        let binding = rendered.get(kind, binding);
+        assert_eq!(binding["subjects"], account);
+        assert_eq!(binding["roleRef"]["kind"], role);
+    }
+    let cert_manager = rendered.get("ClusterRoleBinding", &approver);
+    assert_eq!(
+        cert_manager["subjects"],
+        json!([{"kind": "ServiceAccount", "name": "cert-manager", "namespace": "cert-manager"}])
+    );
+
+    apply(&client, &rendered.0, Apply::DryRun).await;
+}
+
+#[tokio::test]
+async fn every_value_changes_what_it_should() {
+    let (control_plane, client) = setup().await;
+    let namespace = common::namespace(&client, "chart-values").await;
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let values = json!({
+        "nameOverride": "signer",
+        "fullnameOverride": "custom",
+        "image": {
+            "repository": "registry.example/team/wasm-issuer",
+            "tag": "ignored-with-a-digest",
+            "digest": digest,
+            "pullPolicy": "Always",
+        },
+        "imagePullSecrets": [{"name": "registry-login"}],
+        "replicaCount": 2,
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0}},
+        "crds": {"keep": false},
+        "serviceAccount": {"name": "issuer-sa", "annotations": {"team": "pki"}},
+        "certManagerApprover": {"serviceAccount": {"name": "cm", "namespace": "security"}},
+        "controller": {
+            "clusterResourceNamespace": "pki",
+            "concurrency": 3,
+            "kubeApiQps": 7.5,
+            "kubeApiBurst": 15,
+            "maxRetryDuration": "90s",
+            "logFormat": "text",
+            "logLevel": "debug",
+            "allowedPluginDirs": ["/plugins/team-a", "/plugins/team-b"],
+            "extraArgs": ["--allow-plugin-dir=/opt/plugins"],
+        },
+        "compileCache": {
+            "path": "/cache",
+            "maxSize": "2Gi",
+            "volume": {"persistentVolumeClaim": {"claimName": "wasm-cache"}},
+        },
+        "extraVolumes": [{"name": "plugins", "configMap": {"name": "plugin-files"}}],
+        "extraVolumeMounts": [{"name": "plugins", "mountPath": "/plugins", "readOnly": true}],
+        // Maps are merged into the defaults (null removes a default key).
+        "resources": {"requests": {"cpu": "250m"}, "limits": {"memory": "3Gi"}},
+        "podSecurityContext": {"runAsUser": 1000, "fsGroup": null},
+        "securityContext": {"privileged": false},
+        "podDisruptionBudget": {"minAvailable": 1},
+        "podAnnotations": {"example.com/scrape": "false"},
+        "podLabels": {"team": "pki"},
+        "priorityClassName": "issuers",
+        "nodeSelector": {"kubernetes.io/os": "linux"},
+        "tolerations": [{"key": "pki", "operator": "Exists", "effect": "NoSchedule"}],
+        "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [{"matchExpressions": [
+                {"key": "pki", "operator": "In", "values": ["yes"]},
+            ]}],
+        }}},
+        "topologySpreadConstraints": [{
+            "maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "signer"}},
+        }],
+    });
+    let rendered = render(control_plane, "values", &namespace, &values)
+        .await
+        .expect("the chart renders");
+    let deployment = rendered.get("Deployment", "custom");
+    assert_eq!(
+        deployment["metadata"]["labels"]["app.kubernetes.io/name"],
+        "signer"
+    );
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    assert_eq!(deployment["spec"]["strategy"], values["strategy"]);
+    let template = &deployment["spec"]["template"];
+    assert_eq!(
+        template["metadata"]["annotations"],
+        values["podAnnotations"]
+    );
+    assert_eq!(template["metadata"]["labels"]["team"], "pki");
+    let pod = &template["spec"];
+    assert_eq!(
+        pod["securityContext"],
+        json!({
+            "runAsNonRoot": true, "runAsUser": 1000, "runAsGroup": 65532,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        })
+    );
+    for (field, value) in [
+        ("imagePullSecrets", "imagePullSecrets"),
+        ("priorityClassName", "priorityClassName"),
+        ("nodeSelector", "nodeSelector"),
+        ("tolerations", "tolerations"),
+        ("affinity", "affinity"),
+        ("topologySpreadConstraints", "topologySpreadConstraints"),
+    ] {
+        assert_eq!(pod[field], values[value], "{field}");
+    }
+    assert_eq!(pod["serviceAccountName"], "issuer-sa");
+    assert_eq!(
+        pod["volumes"],
+        json!([
+            {"name": "compile-cache", "persistentVolumeClaim": {"claimName": "wasm-cache"}},
+            {"name": "plugins", "configMap": {"name": "plugin-files"}},
+        ])
+    );
+    let container = rendered.container("custom");
+    assert_eq!(
+        container["image"],
+        format!("registry.example/team/wasm-issuer@{digest}").as_str()
+    );
+    assert_eq!(container["imagePullPolicy"], "Always");
+    assert_eq!(
+        container["resources"],
+        json!({"requests": {"cpu": "250m", "memory": "128Mi"}, "limits": {"memory": "3Gi"}})
+    );
+    assert_eq!(container["securityContext"]["privileged"], false);
+    assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(
+        container["volumeMounts"],
+        json!([
+            {"name": "compile-cache", "mountPath": "/cache"},
+            {"name": "plugins", "mountPath": "/plugins", "readOnly": true},
+        ])
+    );
+    assert_eq!(
+        args(container),
+        [
+            "controller",
+            "--cluster-resource-namespace=pki",
+            "--concurrency=3",
+            "--kube-api-qps=7.5",
+            "--kube-api-burst=15",
+            "--max-retry-duration=90s",
+            "--log-format=text",
+            "--compile-cache-dir=/cache",
+            "--compile-cache-max-size=2Gi",
+            "--allow-plugin-dir=/plugins/team-a",
+            "--allow-plugin-dir=/plugins/team-b",
+            "--allow-plugin-dir=/opt/plugins",
+        ]
+    );
+    assert_eq!(
+        container["env"][1],
+        json!({"name": "RUST_LOG", "value": "debug"})
+    );
+
+    let account = rendered.get("ServiceAccount", "issuer-sa");
+    assert_eq!(account["metadata"]["annotations"], json!({"team": "pki"}));
+    let binding = rendered.get("ClusterRoleBinding", "custom");
+    assert_eq!(
+        binding["subjects"],
+        json!([{"kind": "ServiceAccount", "name": "issuer-sa", "namespace": namespace}])
+    );
+    let approver = rendered.get("ClusterRoleBinding", "custom:cert-manager-approver");
+    assert_eq!(
+        approver["subjects"],
+        json!([{"kind": "ServiceAccount", "name": "cm", "namespace": "security"}])
+    );
+    let budget = &rendered.get("PodDisruptionBudget", "custom")["spec"];
+    assert_eq!(budget["minAvailable"], 1);
+    assert_eq!(budget.get("maxUnavailable"), None);
+    for crd in rendered.of_kind("CustomResourceDefinition") {
+        assert_eq!(crd["metadata"].get("annotations"), None, "crds.keep: false");
+    }
+
+    apply(&client, &rendered.0, Apply::DryRun).await;
+
+    // The default volume's size, which a volume of its own replaces above.
+    let values = json!({"compileCache": {"sizeLimit": "4Gi"}});
+    let rendered = render(control_plane, "sized", &namespace, &values)
+        .await
+        .expect("the chart renders");
+    let pod = &rendered.get("Deployment", "sized-wasm-issuer")["spec"]["template"]["spec"];
+    assert_eq!(
+        pod["volumes"],
+        json!([{"name": "compile-cache", "emptyDir": {"sizeLimit": "4Gi"}}])
+    );
+}
+
+#[tokio::test]
+async fn switched_off_parts_are_not_rendered() {
+    let (control_plane, client) = setup().await;
+    let namespace = common::namespace(&client, "chart-off").await;
+    let values = json!({
+        "image": {"tag": "v1.2.3"},
+        "crds": {"enabled": false},
+        "serviceAccount": {"create": false, "name": "existing"},
+        "rbac": {"create": false},
+        "certManagerApprover": {"enabled": false},
+        "podDisruptionBudget": {"enabled": false},
+        "compileCache": {"enabled": false},
+    });
+    // A release named after the chart names its objects after the release alone.
+    let rendered = render(control_plane, "wasm-issuer", &namespace, &values)
+        .await
+        .expect("the chart renders");
+    assert_eq!(
+        rendered.kinds_and_names(),
+        [("Deployment".to_owned(), "wasm-issuer".to_owned())]
+    );
+    let pod = &rendered.get("Deployment", "wasm-issuer")["spec"]["template"]["spec"];
+    assert_eq!(pod["serviceAccountName"], "existing");
+    assert_eq!(pod.get("volumes"), None);
+    let container = rendered.container("wasm-issuer");
+    assert_eq!(container["image"], "wasm-issuer:v1.2.3");
+    assert_eq!(container.get("volumeMounts"), None);
+    let args = args(container);
+    assert!(args.contains(&"--no-compile-cache".to_owned()), "{args:?}");
+    assert!(
+        !args.iter().any(|arg| arg.starts_with("--compile-cache")),
+        "{args:?}"
+    );
+
+    apply(&client, &rendered.0, Apply::DryRun).await;
+}
+
+#[tokio::test]
+async fn an_existing_service_account_must_be_named() {
+    let (control_plane, client) = setup().await;
+    let namespace = common::namespace(&client, "chart-unnamed").await;
+    let values = json!({"serviceAccount": {"create": false}});
+    let error = match render(control_plane, "unnamed", &namespace, &values).await {
+        Ok(rendered) => panic!("rendered {:?}", rendered.kinds_and_names()),
+        Err(error) => error,
+    };
+    assert!(
+        error.contains("serviceAccount.name: the ServiceAccount to run as"),
+        "{error}"
+    );
+}
+
+/// The chart renders the CRDs `wasm-issuer crds` prints (host/cli's crds
+/// test keeps its copy in files/crds/ byte-identical), with its labels and
+/// the keep annotation added.
+#[tokio::test]
+async fn the_charts_crds_are_the_api_types() {
+    let (control_plane, client) = setup().await;
+    let namespace = common::namespace(&client, "chart-crds").await;
+    let rendered = render(control_plane, "crds", &namespace, &json!({}))
+        .await
+        .expect("the chart renders");
+    let mut crds: Vec<Value> = rendered
+        .of_kind("CustomResourceDefinition")
+        .cloned()
+        .collect();
+    for crd in &mut crds {
+        let metadata = crd["metadata"].as_object_mut().expect("metadata");
+        let labels = metadata.remove("labels").expect("the chart's labels");
+        assert_eq!(labels["app.kubernetes.io/instance"], "crds");
+        metadata.remove("annotations").expect("the keep annotation");
+    }
+    let generated: Vec<Value> = wasm_issuer_controller::api::crds()
+        .iter()
+        .map(|crd| serde_json::to_value(crd).expect("a CRD as JSON"))
+        .collect();
+    assert_eq!(crds, generated);
+}
+
+/// A user or ServiceAccount as the API server's authorizer sees it.
+struct Identity {
+    user: String,
+    groups: Vec<String>,
+}
+
+impl Identity {
+    /// What a pod running as ServiceAccount `namespace/name` authenticates as.
+    fn service_account(namespace: &str, name: &str) -> Self {
+        Self {
+            user: format!("system:serviceaccount:{namespace}:{name}"),
+            groups: vec![
+                "system:serviceaccounts".to_owned(),
+                format!("system:serviceaccounts:{namespace}"),
+                "system:authenticated".to_owned(),
+            ],
+        }
+    }
+
+    fn groups(&self) -> Vec<&str> {
+        self.groups.iter().map(String::as_str).collect()
+    }
+
+    /// Whether the authorizer allows `verb` on `resource` (`group/resource`
+    /// or `group/resource/subresource`, the core group empty) in
+    /// `namespace` (None: cluster-wide) and on object `name` (None: any).
+    async fn may(
+        &self,
+        client: &Client,
+        verb: &str,
+        resource: &str,
+        namespace: Option<&str>,
+        name: Option<&str>,
+    ) -> bool {
+        let mut parts = resource.split('/');
+        let (group, resource, subresource) = (parts.next(), parts.next(), parts.next());
+        let review = SubjectAccessReview {
+            spec: SubjectAccessReviewSpec {
+                user: Some(self.user.clone()),
+                groups: Some(self.groups.clone()),
+                resource_attributes: Some(ResourceAttributes {
+                    verb: Some(verb.to_owned()),
+                    group: group.map(str::to_owned),
+                    resource: resource.map(str::to_owned),
+                    subresource: subresource.map(str::to_owned),
+                    namespace: namespace.map(str::to_owned),
+                    name: name.map(str::to_owned),
+                    ..ResourceAttributes::default()
+                }),
+                ..SubjectAccessReviewSpec::default()
+            },
+            ..SubjectAccessReview::default()
+        };
+        let reviewed = Api::<SubjectAccessReview>::all(client.clone())
+            .create(&PostParams::default(), &review)
+            .await
+            .expect("a SubjectAccessReview");
+        reviewed.status.is_some_and(|status| status.allowed)
+    }
+
+    /// Waits until the authorizer allows what [`may`](Self::may) asks: a
+    /// new binding takes effect a moment after it is stored (the RBAC
+    /// authorizer reads bindings from an informer cache).
+    async fn wait_until_allowed(
+        &self,
+        client: &Client,
+        verb: &str,
+        resource: &str,
+        namespace: Option<&str>,
+        name: Option<&str>,
+    ) {
+        let deadline = tokio::time::Instant::now() + AUTHORIZER_CACHE;
+        while !self.may(client, verb, resource, namespace, name).await {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} may not {verb} {resource} {name:?} in {namespace:?} {AUTHORIZER_CACHE:?} after the binding",
+                self.user
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// The chart rendered as release `release` in a namespace of its own, its
+/// ServiceAccount and RBAC applied (nothing else of it); returns the
+/// release namespace and the ServiceAccount's identity once the authorizer
+/// knows its bindings.
+async fn install_rbac(
+    control_plane: &ControlPlane,
+    client: &Client,
+    release: &str,
+    values: &Value,
+) -> (String, Identity) {
+    let namespace = common::namespace(client, release).await;
+    let rendered = render(control_plane, release, &namespace, values)
+        .await
+        .expect("the chart renders");
+    let identity = Identity::service_account(&namespace, &format!("{release}-wasm-issuer"));
+    assert!(
+        !identity
+            .may(client, "list", "wasm-issuer.dev/wasmissuers", None, None)
+            .await,
+        "the ServiceAccount has rights before the chart's RBAC is applied"
+    );
+    let rbac = [
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Role",
+        "RoleBinding",
+    ];
+    apply(
+        client,
+        rendered
+            .0
+            .iter()
+            .filter(|o| rbac.iter().any(|kind| o["kind"] == *kind)),
+        Apply::ForReal,
+    )
+    .await;
+    identity
+        .wait_until_allowed(client, "list", "wasm-issuer.dev/wasmissuers", None, None)
+        .await;
+    identity
+        .wait_until_allowed(
+            client,
+            "create",
+            "coordination.k8s.io/leases",
+            Some(&namespace),
+            None,
+        )
+        .await;
+    (namespace, identity)
+}
+
+/// Waits until `found` finds something, up to [`TIMEOUT`].
+async fn eventually<T, F: Future<Output = Option<T>>>(what: &str, found: impl Fn() -> F) -> T {
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        if let Some(found) = found().await {
+            return found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no {what} after {TIMEOUT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// An Event our controller recorded in `namespace` about object `regarding`.
+async fn event_about(client: &Client, namespace: &str, regarding: &str) -> Event {
+    let events = Api::<Event>::namespaced(client.clone(), namespace);
+    eventually(&format!("Event about {regarding} in {namespace}"), || {
+        let events = events.clone();
+        async move {
+            events
+                .list(&ListParams::default())
+                .await
+                .expect("list Events")
+                .items
+                .into_iter()
+                .find(|event| {
+                    event.reporting_controller.as_deref() == Some("wasm-issuer")
+                        && event
+                            .regarding
+                            .as_ref()
+                            .is_some_and(|object| object.name.as_deref() == Some(regarding))
+                })
+        }
+    })
+    .await
+}
+
+/// Issues a Certificate through cert-manager from issuer `kind`/`name` and
+/// checks it with openssl against the CA that came with it.
+async fn issue_from(client: &Client, workdir: &Workdir, namespace: &str, kind: &str, name: &str) {
+    let secret_name = format!("{name}-tls");
+    let secret = issue_certificate(
+        client,
+        namespace,
+        name,
+        json!({
+            "secretName": secret_name,
+            "commonName": format!("{name}.example.com"),
+            "dnsNames": [format!("{name}.example.com")],
+            "privateKey": {"algorithm": "ECDSA", "size": 256},
+            "issuerRef": {"group": "wasm-issuer.dev", "kind": kind, "name": name},
+        }),
+    )
+    .await;
+    let ca = workdir.write(&format!("{name}-ca.crt"), field(&secret, "ca.crt"));
+    let leaf = String::from_utf8(field(&secret, "tls.crt")).expect("PEM");
+    workdir
+        .verify(&ca, None, &format!("{name}.crt"), &leaf)
+        .unwrap_or_else(|error| panic!("openssl verify {name}: {error}"));
+}
+
+/// The controller runs as the chart's ServiceAccount with the chart's RBAC
+/// and nothing else, and does its whole job: both issuer kinds become
+/// Ready, Events are recorded, and cert-manager issues a Certificate from
+/// each. What the rules leave out, the identity cannot do.
+#[tokio::test]
+async fn the_controller_does_its_whole_job_with_the_charts_rbac_alone() {
+    let (control_plane, client) = setup().await;
+    let (_, identity) = install_rbac(control_plane, &client, "rbac-job", &json!({})).await;
+    let _controller = RunningController::start_as(
+        control_plane,
+        test_options(),
+        &identity.user,
+        &identity.groups(),
+    );
+
+    let namespace = common::namespace(&client, "chart-issuer").await;
+    let workdir = Workdir::new();
+    plugin_config_map(&client, &namespace, "ca-plugin", &plugin("ca")).await;
+    ca_secret(&client, &workdir, &namespace, "ca").await;
+    IssuerBuilder::new("ca-plugin")
+        .key("ca", "ca")
+        .create_namespaced(&client, &namespace, "ca")
+        .await;
+    // A WasmClusterIssuer's plugin and key are in the cluster resource namespace.
+    let cluster = format!("{namespace}-ca");
+    plugin_config_map(&client, CLUSTER_RESOURCE_NAMESPACE, &cluster, &plugin("ca")).await;
+    ca_secret(&client, &workdir, CLUSTER_RESOURCE_NAMESPACE, &cluster).await;
+    IssuerBuilder::new(&cluster)
+        .key("ca", &cluster)
+        .create_cluster(&client, &cluster)
+        .await;
+
+    let issuers = Api::<WasmIssuer>::namespaced(client.clone(), &namespace);
+    wait_for_issuer(&issuers, "ca", "True", "Checked").await;
+    let cluster_issuers = Api::<WasmClusterIssuer>::all(client.clone());
+    wait_for_issuer(&cluster_issuers, &cluster, "True", "Checked").await;
+    event_about(&client, &namespace, "ca").await;
+    // Events about cluster-scoped objects go to `default`, where kubectl looks.
+    event_about(&client, "default", &cluster).await;
+
+    issue_from(&client, &workdir, &namespace, "WasmIssuer", "ca").await;
+    issue_from(&client, &workdir, &namespace, "WasmClusterIssuer", &cluster).await;
+
+    // The same identity, asking directly: it reads Secrets, never writes them,
+    // and cannot change or delete an issuer.
+    let as_controller = control_plane
+        .client_as(&identity.user, &identity.groups())
+        .await
+        .expect("an impersonating client");
+    let secrets = Api::<Secret>::namespaced(as_controller.clone(), &namespace);
+    secrets.get("ca").await.expect("the controller reads keys");
+    let forbidden = |what: &str, result: Result<(), kube::Error>| match result {
+        Err(kube::Error::Api(status)) if status.code == 403 => {}
+        other => panic!("{what}: expected 403 Forbidden, got {other:?}"),
+    };
+    let mut secret = secrets.get("ca").await.expect("the CA Secret");
+    secret.metadata = kube::api::ObjectMeta {
+        name: Some("copied".to_owned()),
+        ..Default::default()
+    };
+    forbidden(
+        "create a Secret",
+        secrets
+            .create(&PostParams::default(), &secret)
+            .await
+            .map(drop),
+    );
+    forbidden(
+        "delete a Secret",
+        secrets
+            .delete("ca", &DeleteParams::default())
+            .await
+            .map(drop),
+    );
+    let as_issuers = Api::<WasmIssuer>::namespaced(as_controller, &namespace);
+    forbidden(
+        "change an issuer's spec",
+        as_issuers
+            .patch(
+                "ca",
+                &PatchParams::apply(MANAGER),
+                &Patch::Apply(json!({
+                    "apiVersion": "wasm-issuer.dev/v1alpha1",
+                    "kind": "WasmIssuer",
+                    "spec": {"checkInterval": "1m"},
+                })),
+            )
+            .await
+            .map(drop),
+    );
+    forbidden(
+        "delete an issuer",
+        as_issuers
+            .delete("ca", &DeleteParams::default())
+            .await
+            .map(drop),
+    );
+}
+
+/// Every rule of the chart's ClusterRole and Role, and what they leave
+/// out, as the API server's authorizer answers for the ServiceAccount.
+///
+/// Secrets cannot be narrowed to the cluster resource namespace: a
+/// WasmIssuer's keys live in its own namespace, and the controller watches
+/// Secrets (metadata only) in every namespace to recheck the issuers using
+/// them. The identity reads them everywhere and writes them nowhere.
+#[tokio::test]
+async fn the_charts_rules_allow_what_the_controller_calls_and_no_more() {
+    let (control_plane, client) = setup().await;
+    let (release_namespace, identity) =
+        install_rbac(control_plane, &client, "rbac-rules", &json!({})).await;
+    let team = common::namespace(&client, "chart-team").await;
+    let release = Some(release_namespace.as_str());
+    let any = Some(team.as_str());
+    let all = None;
+    let ours = [
+        "wasmissuers.wasm-issuer.dev/*",
+        "wasmclusterissuers.wasm-issuer.dev/*",
+    ];
+    let mut allowed = vec![
+        ("list", "wasm-issuer.dev/wasmissuers", all, None),
+        ("watch", "wasm-issuer.dev/wasmissuers", all, None),
+        ("list", "wasm-issuer.dev/wasmclusterissuers", all, None),
+        ("watch", "wasm-issuer.dev/wasmclusterissuers", all, None),
+        ("patch", "wasm-issuer.dev/wasmissuers/status", any, None),
+        (
+            "patch",
+            "wasm-issuer.dev/wasmclusterissuers/status",
+            all,
+            None,
+        ),
+        ("list", "cert-manager.io/certificaterequests", all, None),
+        ("watch", "cert-manager.io/certificaterequests", all, None),
+        ("patch", "cert-manager.io/certificaterequests", any, None),
+        (
+            "patch",
+            "cert-manager.io/certificaterequests/status",
+            any,
+            None,
+        ),
+        ("get", "/secrets", any, None),
+        ("list", "/secrets", all, None),
+        ("watch", "/secrets", all, None),
+        ("get", "/configmaps", any, None),
+        ("list", "/configmaps", all, None),
+        ("watch", "/configmaps", all, None),
+        ("create", "events.k8s.io/events", any, None),
+        ("create", "events.k8s.io/events", Some("default"), None),
+        (
+            "get",
+            "certificates.k8s.io/certificatesigningrequests",
+            all,
+            None,
+        ),
+        (
+            "list",
+            "certificates.k8s.io/certificatesigningrequests",
+            all,
+            None,
+        ),
+        (
+            "watch",
+            "certificates.k8s.io/certificatesigningrequests",
+            all,
+            None,
+        ),
+        (
+            "update",
+            "certificates.k8s.io/certificatesigningrequests/status",
+            all,
+            None,
+        ),
+        (
+            "patch",
+            "certificates.k8s.io/certificatesigningrequests/status",
+            all,
+            None,
+        ),
+        (
+            "create",
+            "authorization.k8s.io/subjectaccessreviews",
+            all,
+            None,
+        ),
+        ("get", "coordination.k8s.io/leases", release, None),
+        ("create", "coordination.k8s.io/leases", release, None),
+        ("update", "coordination.k8s.io/leases", release, None),
+        ("patch", "coordination.k8s.io/leases", release, None),
+    ];
+    for signer in ours {
+        allowed.push(("sign", "certificates.k8s.io/signers", all, Some(signer)));
+    }
+    let denied = [
+        ("create", "/secrets", any, None),
+        ("update", "/secrets", any, None),
+        ("patch", "/secrets", any, None),
+        ("delete", "/secrets", any, None),
+        ("create", "/configmaps", any, None),
+        ("update", "/configmaps", any, None),
+        ("delete", "/configmaps", any, None),
+        ("create", "wasm-issuer.dev/wasmissuers", any, None),
+        ("update", "wasm-issuer.dev/wasmissuers", any, None),
+        ("patch", "wasm-issuer.dev/wasmissuers", any, None),
+        ("delete", "wasm-issuer.dev/wasmclusterissuers", all, None),
+        ("create", "cert-manager.io/certificaterequests", any, None),
+        ("delete", "cert-manager.io/certificaterequests", any, None),
+        ("get", "cert-manager.io/certificates", any, None),
+        ("create", "/events", any, None),
+        ("patch", "events.k8s.io/events", any, None),
+        (
+            "update",
+            "certificates.k8s.io/certificatesigningrequests/approval",
+            all,
+            None,
+        ),
+        (
+            "create",
+            "certificates.k8s.io/certificatesigningrequests",
+            all,
+            None,
+        ),
+        (
+            "delete",
+            "certificates.k8s.io/certificatesigningrequests",
+            all,
+            None,
+        ),
+        (
+            "sign",
+            "certificates.k8s.io/signers",
+            all,
+            Some("kubernetes.io/kube-apiserver-client"),
+        ),
+        ("approve", "certificates.k8s.io/signers", all, Some(ours[0])),
+        ("approve", "cert-manager.io/signers", all, Some(ours[0])),
+        ("get", "coordination.k8s.io/leases", any, None),
+        ("list", "coordination.k8s.io/leases", release, None),
+        ("delete", "coordination.k8s.io/leases", release, None),
+        ("list", "/pods", all, None),
+        ("get", "/namespaces", all, None),
+        (
+            "create",
+            "rbac.authorization.k8s.io/rolebindings",
+            any,
+            None,
+        ),
+        ("create", "/serviceaccounts/token", release, None),
+    ];
+    let mut wrong = Vec::new();
+    for (verb, resource, namespace, name) in allowed {
+        if !identity.may(&client, verb, resource, namespace, name).await {
+            wrong.push(format!("may not {verb} {resource} {namespace:?} {name:?}"));
+        }
+    }
+    for (verb, resource, namespace, name) in denied {
+        if identity.may(&client, verb, resource, namespace, name).await {
+            wrong.push(format!("may {verb} {resource} {namespace:?} {name:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}: {wrong:#?}", identity.user);
+}
+
+/// cert-manager's approver (its webhook asks `approve` on `signers` for
+/// `<plural>.<group>/*` first) may approve requests for our issuers, and
+/// only ours; the binding names the ServiceAccount the values say.
+#[tokio::test]
+async fn cert_managers_approver_may_approve_for_our_signer_names() {
+    let (control_plane, client) = setup().await;
+    let approver_namespace = common::namespace(&client, "chart-approver").await;
+    let approver = Identity::service_account(&approver_namespace, "cert-manager");
+    let ours = "wasmissuers.wasm-issuer.dev/*";
+    let approve = |name: &'static str| {
+        let (client, approver) = (&client, &approver);
+        async move {
+            approver
+                .may(
+                    client,
+                    "approve",
+                    "cert-manager.io/signers",
+                    None,
+                    Some(name),
+                )
+                .await
+        }
+    };
+    assert!(!approve(ours).await, "approves before the chart is applied");
+
+    let values = json!({"certManagerApprover": {"serviceAccount": {
+        "name": "cert-manager", "namespace": approver_namespace,
+    }}});
+    install_rbac(control_plane, &client, "rbac-approver", &values).await;
+    approver
+        .wait_until_allowed(
+            &client,
+            "approve",
+            "cert-manager.io/signers",
+            None,
+            Some(ours),
+        )
+        .await;
+    assert!(approve("wasmclusterissuers.wasm-issuer.dev/*").await);
+    assert!(!approve("issuers.cert-manager.io/*").await);
+    assert!(!approve("clusterissuers.cert-manager.io/*").await);
+}
