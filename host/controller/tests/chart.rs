@@ -14,20 +14,19 @@ use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
 };
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::api::events::v1::Event;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::GroupVersionKind;
 use kube::discovery::{self, Scope};
 use kube::{Client, CustomResourceExt, ResourceExt};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use wasm_issuer_controller::api::{WasmClusterIssuer, WasmIssuer};
-use wasm_issuer_test_support::{Workdir, plugin};
-use wasm_issuer_testenv::{CLUSTER_RESOURCE_NAMESPACE, ControlPlane, shared};
+use wasm_issuer_test_support::Workdir;
+use wasm_issuer_testenv::{ControlPlane, shared};
 
 use common::{
-    IssuerBuilder, RunningController, TIMEOUT, ca_secret, field, issue_certificate,
-    plugin_config_map, test_options, wait_for_issuer,
+    RunningController, TIMEOUT, ca_cluster_issuer, ca_issuer, events_about, field,
+    issue_certificate, test_options, wait_for_issuer,
 };
 
 /// The field manager of what these tests apply.
@@ -593,7 +592,7 @@ impl Identity {
     }
 
     /// Whether the authorizer allows `verb` on `resource` (`group/resource`
-    /// or `group/resource/subresource`, the core group empty) in
+    /// or `group/resource/subresource`, the core group `core`) in
     /// `namespace` (None: cluster-wide) and on object `name` (None: any).
     async fn may(
         &self,
@@ -605,6 +604,7 @@ impl Identity {
     ) -> bool {
         let mut parts = resource.split('/');
         let (group, resource, subresource) = (parts.next(), parts.next(), parts.next());
+        let group = group.map(|group| if group == "core" { "" } else { group });
         let review = SubjectAccessReview {
             spec: SubjectAccessReviewSpec {
                 user: Some(self.user.clone()),
@@ -719,28 +719,13 @@ async fn eventually<T, F: Future<Output = Option<T>>>(what: &str, found: impl Fn
     }
 }
 
-/// An Event our controller recorded in `namespace` about object `regarding`.
-async fn event_about(client: &Client, namespace: &str, regarding: &str) -> Event {
-    let events = Api::<Event>::namespaced(client.clone(), namespace);
-    eventually(&format!("Event about {regarding} in {namespace}"), || {
-        let events = events.clone();
-        async move {
-            events
-                .list(&ListParams::default())
-                .await
-                .expect("list Events")
-                .items
-                .into_iter()
-                .find(|event| {
-                    event.reporting_controller.as_deref() == Some("wasm-issuer")
-                        && event
-                            .regarding
-                            .as_ref()
-                            .is_some_and(|object| object.name.as_deref() == Some(regarding))
-                })
-        }
-    })
-    .await
+/// Waits for an Event our controller recorded in `namespace` about object `regarding`.
+async fn wait_for_event_about(client: &Client, namespace: &str, regarding: &str) {
+    eventually(
+        &format!("Event about {regarding} in {namespace}"),
+        || async { (!events_about(client, namespace, regarding).await.is_empty()).then_some(()) },
+    )
+    .await;
 }
 
 /// Issues a Certificate through cert-manager from issuer `kind`/`name` and
@@ -784,28 +769,17 @@ async fn the_controller_does_its_whole_job_with_the_charts_rbac_alone() {
 
     let namespace = common::namespace(&client, "chart-issuer").await;
     let workdir = Workdir::new();
-    plugin_config_map(&client, &namespace, "ca-plugin", &plugin("ca")).await;
-    ca_secret(&client, &workdir, &namespace, "ca").await;
-    IssuerBuilder::new("ca-plugin")
-        .key("ca", "ca")
-        .create_namespaced(&client, &namespace, "ca")
-        .await;
-    // A WasmClusterIssuer's plugin and key are in the cluster resource namespace.
+    ca_issuer(&client, &workdir, &namespace, "ca").await;
     let cluster = format!("{namespace}-ca");
-    plugin_config_map(&client, CLUSTER_RESOURCE_NAMESPACE, &cluster, &plugin("ca")).await;
-    ca_secret(&client, &workdir, CLUSTER_RESOURCE_NAMESPACE, &cluster).await;
-    IssuerBuilder::new(&cluster)
-        .key("ca", &cluster)
-        .create_cluster(&client, &cluster)
-        .await;
+    ca_cluster_issuer(&client, &workdir, &cluster).await;
 
     let issuers = Api::<WasmIssuer>::namespaced(client.clone(), &namespace);
     wait_for_issuer(&issuers, "ca", "True", "Checked").await;
     let cluster_issuers = Api::<WasmClusterIssuer>::all(client.clone());
     wait_for_issuer(&cluster_issuers, &cluster, "True", "Checked").await;
-    event_about(&client, &namespace, "ca").await;
+    wait_for_event_about(&client, &namespace, "ca").await;
     // Events about cluster-scoped objects go to `default`, where kubectl looks.
-    event_about(&client, "default", &cluster).await;
+    wait_for_event_about(&client, "default", &cluster).await;
 
     issue_from(&client, &workdir, &namespace, "WasmIssuer", "ca").await;
     issue_from(&client, &workdir, &namespace, "WasmClusterIssuer", &cluster).await;
@@ -866,6 +840,55 @@ async fn the_controller_does_its_whole_job_with_the_charts_rbac_alone() {
     );
 }
 
+/// What the controller's identity may do: verbs, `group/resource` (and
+/// `/subresource`; `core` is the core group), where (`cluster`-wide, a
+/// `team`'s namespace, the `release` namespace, or a namespace by name),
+/// and an object's name if the rule names one.
+const ALLOWED: &str = "
+    list,watch          wasm-issuer.dev/wasmissuers                            cluster
+    list,watch          wasm-issuer.dev/wasmclusterissuers                     cluster
+    patch               wasm-issuer.dev/wasmissuers/status                     team
+    patch               wasm-issuer.dev/wasmclusterissuers/status              cluster
+    list,watch          cert-manager.io/certificaterequests                    cluster
+    patch               cert-manager.io/certificaterequests                    team
+    patch               cert-manager.io/certificaterequests/status             team
+    get                 core/secrets                                           team
+    list,watch          core/secrets                                           cluster
+    get                 core/configmaps                                        team
+    list,watch          core/configmaps                                        cluster
+    create              events.k8s.io/events                                   team
+    create              events.k8s.io/events                                   default
+    get,list,watch      certificates.k8s.io/certificatesigningrequests         cluster
+    update,patch        certificates.k8s.io/certificatesigningrequests/status  cluster
+    sign                certificates.k8s.io/signers      cluster  wasmissuers.wasm-issuer.dev/*
+    sign                certificates.k8s.io/signers      cluster  wasmclusterissuers.wasm-issuer.dev/*
+    create              authorization.k8s.io/subjectaccessreviews              cluster
+    get,create,update,patch  coordination.k8s.io/leases                        release
+";
+
+/// What it may not, in the same form.
+const DENIED: &str = "
+    create,update,patch,delete  core/secrets                                   team
+    create,update,patch,delete  core/configmaps                                team
+    create,update,patch,delete  wasm-issuer.dev/wasmissuers                    team
+    update,delete       wasm-issuer.dev/wasmclusterissuers                     cluster
+    get,create,update,delete  cert-manager.io/certificaterequests              team
+    get                 cert-manager.io/certificates                           team
+    create              core/events                                            team
+    patch,update        events.k8s.io/events                                   team
+    create,delete       certificates.k8s.io/certificatesigningrequests         cluster
+    update              certificates.k8s.io/certificatesigningrequests/approval  cluster
+    sign                certificates.k8s.io/signers      cluster  kubernetes.io/kube-apiserver-client
+    approve             certificates.k8s.io/signers      cluster  wasmissuers.wasm-issuer.dev/*
+    approve             cert-manager.io/signers          cluster  wasmissuers.wasm-issuer.dev/*
+    get                 coordination.k8s.io/leases                             team
+    list,delete         coordination.k8s.io/leases                             release
+    list                core/pods                                              cluster
+    get                 core/namespaces                                        cluster
+    create              rbac.authorization.k8s.io/rolebindings                 team
+    create              core/serviceaccounts/token                             release
+";
+
 /// Every rule of the chart's ClusterRole and Role, and what they leave
 /// out, as the API server's authorizer answers for the ServiceAccount.
 ///
@@ -879,151 +902,26 @@ async fn the_charts_rules_allow_what_the_controller_calls_and_no_more() {
     let (release_namespace, identity) =
         install_rbac(control_plane, &client, "rbac-rules", &json!({})).await;
     let team = common::namespace(&client, "chart-team").await;
-    let release = Some(release_namespace.as_str());
-    let any = Some(team.as_str());
-    let all = None;
-    let ours = [
-        "wasmissuers.wasm-issuer.dev/*",
-        "wasmclusterissuers.wasm-issuer.dev/*",
-    ];
-    let mut allowed = vec![
-        ("list", "wasm-issuer.dev/wasmissuers", all, None),
-        ("watch", "wasm-issuer.dev/wasmissuers", all, None),
-        ("list", "wasm-issuer.dev/wasmclusterissuers", all, None),
-        ("watch", "wasm-issuer.dev/wasmclusterissuers", all, None),
-        ("patch", "wasm-issuer.dev/wasmissuers/status", any, None),
-        (
-            "patch",
-            "wasm-issuer.dev/wasmclusterissuers/status",
-            all,
-            None,
-        ),
-        ("list", "cert-manager.io/certificaterequests", all, None),
-        ("watch", "cert-manager.io/certificaterequests", all, None),
-        ("patch", "cert-manager.io/certificaterequests", any, None),
-        (
-            "patch",
-            "cert-manager.io/certificaterequests/status",
-            any,
-            None,
-        ),
-        ("get", "/secrets", any, None),
-        ("list", "/secrets", all, None),
-        ("watch", "/secrets", all, None),
-        ("get", "/configmaps", any, None),
-        ("list", "/configmaps", all, None),
-        ("watch", "/configmaps", all, None),
-        ("create", "events.k8s.io/events", any, None),
-        ("create", "events.k8s.io/events", Some("default"), None),
-        (
-            "get",
-            "certificates.k8s.io/certificatesigningrequests",
-            all,
-            None,
-        ),
-        (
-            "list",
-            "certificates.k8s.io/certificatesigningrequests",
-            all,
-            None,
-        ),
-        (
-            "watch",
-            "certificates.k8s.io/certificatesigningrequests",
-            all,
-            None,
-        ),
-        (
-            "update",
-            "certificates.k8s.io/certificatesigningrequests/status",
-            all,
-            None,
-        ),
-        (
-            "patch",
-            "certificates.k8s.io/certificatesigningrequests/status",
-            all,
-            None,
-        ),
-        (
-            "create",
-            "authorization.k8s.io/subjectaccessreviews",
-            all,
-            None,
-        ),
-        ("get", "coordination.k8s.io/leases", release, None),
-        ("create", "coordination.k8s.io/leases", release, None),
-        ("update", "coordination.k8s.io/leases", release, None),
-        ("patch", "coordination.k8s.io/leases", release, None),
-    ];
-    for signer in ours {
-        allowed.push(("sign", "certificates.k8s.io/signers", all, Some(signer)));
-    }
-    let denied = [
-        ("create", "/secrets", any, None),
-        ("update", "/secrets", any, None),
-        ("patch", "/secrets", any, None),
-        ("delete", "/secrets", any, None),
-        ("create", "/configmaps", any, None),
-        ("update", "/configmaps", any, None),
-        ("delete", "/configmaps", any, None),
-        ("create", "wasm-issuer.dev/wasmissuers", any, None),
-        ("update", "wasm-issuer.dev/wasmissuers", any, None),
-        ("patch", "wasm-issuer.dev/wasmissuers", any, None),
-        ("delete", "wasm-issuer.dev/wasmclusterissuers", all, None),
-        ("create", "cert-manager.io/certificaterequests", any, None),
-        ("delete", "cert-manager.io/certificaterequests", any, None),
-        ("get", "cert-manager.io/certificates", any, None),
-        ("create", "/events", any, None),
-        ("patch", "events.k8s.io/events", any, None),
-        (
-            "update",
-            "certificates.k8s.io/certificatesigningrequests/approval",
-            all,
-            None,
-        ),
-        (
-            "create",
-            "certificates.k8s.io/certificatesigningrequests",
-            all,
-            None,
-        ),
-        (
-            "delete",
-            "certificates.k8s.io/certificatesigningrequests",
-            all,
-            None,
-        ),
-        (
-            "sign",
-            "certificates.k8s.io/signers",
-            all,
-            Some("kubernetes.io/kube-apiserver-client"),
-        ),
-        ("approve", "certificates.k8s.io/signers", all, Some(ours[0])),
-        ("approve", "cert-manager.io/signers", all, Some(ours[0])),
-        ("get", "coordination.k8s.io/leases", any, None),
-        ("list", "coordination.k8s.io/leases", release, None),
-        ("delete", "coordination.k8s.io/leases", release, None),
-        ("list", "/pods", all, None),
-        ("get", "/namespaces", all, None),
-        (
-            "create",
-            "rbac.authorization.k8s.io/rolebindings",
-            any,
-            None,
-        ),
-        ("create", "/serviceaccounts/token", release, None),
-    ];
     let mut wrong = Vec::new();
-    for (verb, resource, namespace, name) in allowed {
-        if !identity.may(&client, verb, resource, namespace, name).await {
-            wrong.push(format!("may not {verb} {resource} {namespace:?} {name:?}"));
-        }
-    }
-    for (verb, resource, namespace, name) in denied {
-        if identity.may(&client, verb, resource, namespace, name).await {
-            wrong.push(format!("may {verb} {resource} {namespace:?} {name:?}"));
+    for (expected, table) in [(true, ALLOWED), (false, DENIED)] {
+        for line in table.lines().filter(|line| !line.trim().is_empty()) {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let (verbs, resource, scope, name) = (words[0], words[1], words[2], words.get(3));
+            let namespace = match scope {
+                "cluster" => None,
+                "team" => Some(team.as_str()),
+                "release" => Some(release_namespace.as_str()),
+                other => Some(other),
+            };
+            for verb in verbs.split(',') {
+                let may = identity
+                    .may(&client, verb, resource, namespace, name.copied())
+                    .await;
+                if may != expected {
+                    let may = if may { "may" } else { "may not" };
+                    wrong.push(format!("{may} {verb} {resource} in {scope} {name:?}"));
+                }
+            }
         }
     }
     assert!(wrong.is_empty(), "{}: {wrong:#?}", identity.user);

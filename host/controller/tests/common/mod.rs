@@ -12,8 +12,10 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::api::events::v1::Event;
 use kube::api::{
-    Api, ApiResource, DynamicObject, GroupVersionKind, ObjectMeta, Patch, PatchParams, PostParams,
+    Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, ObjectMeta, Patch, PatchParams,
+    PostParams,
 };
 use kube::runtime::wait::await_condition;
 use kube::{Client, ResourceExt};
@@ -23,7 +25,7 @@ use wasm_issuer_controller::api::{
     IssuerSpec, IssuerStatus, KeyGrant, PluginSpec, PolicySpec, RequestCondition,
     WasmClusterIssuer, WasmIssuer,
 };
-use wasm_issuer_controller::{GROUP, Options};
+use wasm_issuer_controller::{FIELD_MANAGER, GROUP, Options};
 use wasm_issuer_runtime::Digest;
 use wasm_issuer_test_support::{Ca, CsrSpec, KeyForm, KeyKind, Workdir};
 use wasm_issuer_testenv::{CLUSTER_RESOURCE_NAMESPACE, ControlPlane, unique_namespace, yaml_files};
@@ -215,6 +217,49 @@ pub async fn ca_secret(client: &Client, workdir: &Workdir, namespace: &str, name
         .await
         .unwrap_or_else(|error| panic!("create Secret {namespace}/{name}: {error}"));
     ca
+}
+
+/// WasmIssuer `namespace/name` with the reference `ca` plugin (ConfigMap
+/// `<name>-plugin`) and a fresh CA (Secret `name`) granted as key `ca`.
+pub async fn ca_issuer(client: &Client, workdir: &Workdir, namespace: &str, name: &str) -> Ca {
+    let config_map = format!("{name}-plugin");
+    let plugin = wasm_issuer_test_support::plugin("ca");
+    plugin_config_map(client, namespace, &config_map, &plugin).await;
+    let ca = ca_secret(client, workdir, namespace, name).await;
+    IssuerBuilder::new(&config_map)
+        .key("ca", name)
+        .create_namespaced(client, namespace, name)
+        .await;
+    ca
+}
+
+/// WasmClusterIssuer `name` with the reference `ca` plugin and a fresh CA,
+/// both named `name` in the cluster resource namespace, where a cluster
+/// issuer's ConfigMaps and Secrets live.
+pub async fn ca_cluster_issuer(client: &Client, workdir: &Workdir, name: &str) -> Ca {
+    let plugin = wasm_issuer_test_support::plugin("ca");
+    plugin_config_map(client, CLUSTER_RESOURCE_NAMESPACE, name, &plugin).await;
+    let ca = ca_secret(client, workdir, CLUSTER_RESOURCE_NAMESPACE, name).await;
+    IssuerBuilder::new(name)
+        .key("ca", name)
+        .create_cluster(client, name)
+        .await;
+    ca
+}
+
+/// The Events our controller recorded about object `name` in `namespace`.
+pub async fn events_about(client: &Client, namespace: &str, name: &str) -> Vec<Event> {
+    Api::<Event>::namespaced(client.clone(), namespace)
+        .list(&ListParams::default())
+        .await
+        .expect("list Events")
+        .items
+        .into_iter()
+        .filter(|event| {
+            event.reporting_controller.as_deref() == Some(FIELD_MANAGER)
+                && event.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name)
+        })
+        .collect()
 }
 
 /// An issuer spec: the plugin in ConfigMap `plugin`, key `ca` granted from
