@@ -94,6 +94,21 @@ async fn render(
     Ok(Rendered(objects))
 }
 
+/// The chart rendered as `release` (the prefix of a new namespace of its
+/// own, where it is rendered); fails the test if helm refuses.
+async fn render_in_new_namespace(
+    control_plane: &ControlPlane,
+    client: &Client,
+    release: &str,
+    values: &Value,
+) -> (String, Rendered) {
+    let namespace = common::namespace(client, release).await;
+    let rendered = render(control_plane, release, &namespace, values)
+        .await
+        .unwrap_or_else(|error| panic!("the chart does not render: {error}"));
+    (namespace, rendered)
+}
+
 /// What `helm template` rendered.
 struct Rendered(Vec<Value>);
 
@@ -193,10 +208,8 @@ fn app_version() -> String {
 #[tokio::test]
 async fn default_values_render_a_hardened_controller_the_apiserver_accepts() {
     let (control_plane, client) = setup().await;
-    let namespace = common::namespace(&client, "chart-defaults").await;
-    let rendered = render(control_plane, "defaults", &namespace, &json!({}))
-        .await
-        .expect("the chart renders");
+    let (namespace, rendered) =
+        render_in_new_namespace(control_plane, &client, "defaults", &json!({})).await;
     let name = "defaults-wasm-issuer";
     let approver = format!("{name}:cert-manager-approver");
     let leases = format!("{name}:leader-election");
@@ -317,7 +330,6 @@ async fn default_values_render_a_hardened_controller_the_apiserver_accepts() {
 #[tokio::test]
 async fn every_value_changes_what_it_should() {
     let (control_plane, client) = setup().await;
-    let namespace = common::namespace(&client, "chart-values").await;
     let digest = format!("sha256:{}", "ab".repeat(32));
     let values = json!({
         "nameOverride": "signer",
@@ -373,9 +385,8 @@ async fn every_value_changes_what_it_should() {
             "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "signer"}},
         }],
     });
-    let rendered = render(control_plane, "values", &namespace, &values)
-        .await
-        .expect("the chart renders");
+    let (namespace, rendered) =
+        render_in_new_namespace(control_plane, &client, "values", &values).await;
     let deployment = rendered.get("Deployment", "custom");
     assert_eq!(
         deployment["metadata"]["labels"]["app.kubernetes.io/name"],
@@ -479,9 +490,7 @@ async fn every_value_changes_what_it_should() {
 
     // The default volume's size, which a volume of its own replaces above.
     let values = json!({"compileCache": {"sizeLimit": "4Gi"}});
-    let rendered = render(control_plane, "sized", &namespace, &values)
-        .await
-        .expect("the chart renders");
+    let (_, rendered) = render_in_new_namespace(control_plane, &client, "sized", &values).await;
     let pod = &rendered.get("Deployment", "sized-wasm-issuer")["spec"]["template"]["spec"];
     assert_eq!(
         pod["volumes"],
@@ -492,7 +501,6 @@ async fn every_value_changes_what_it_should() {
 #[tokio::test]
 async fn switched_off_parts_are_not_rendered() {
     let (control_plane, client) = setup().await;
-    let namespace = common::namespace(&client, "chart-off").await;
     let values = json!({
         "image": {"tag": "v1.2.3"},
         "crds": {"enabled": false},
@@ -503,9 +511,8 @@ async fn switched_off_parts_are_not_rendered() {
         "compileCache": {"enabled": false},
     });
     // A release named after the chart names its objects after the release alone.
-    let rendered = render(control_plane, "wasm-issuer", &namespace, &values)
-        .await
-        .expect("the chart renders");
+    let (_, rendered) =
+        render_in_new_namespace(control_plane, &client, "wasm-issuer", &values).await;
     assert_eq!(
         rendered.kinds_and_names(),
         [("Deployment".to_owned(), "wasm-issuer".to_owned())]
@@ -528,10 +535,9 @@ async fn switched_off_parts_are_not_rendered() {
 
 #[tokio::test]
 async fn an_existing_service_account_must_be_named() {
-    let (control_plane, client) = setup().await;
-    let namespace = common::namespace(&client, "chart-unnamed").await;
+    let control_plane = shared().await.expect("start the control plane");
     let values = json!({"serviceAccount": {"create": false}});
-    let error = match render(control_plane, "unnamed", &namespace, &values).await {
+    let error = match render(control_plane, "unnamed", "default", &values).await {
         Ok(rendered) => panic!("rendered {:?}", rendered.kinds_and_names()),
         Err(error) => error,
     };
@@ -547,10 +553,7 @@ async fn an_existing_service_account_must_be_named() {
 #[tokio::test]
 async fn the_charts_crds_are_the_api_types() {
     let (control_plane, client) = setup().await;
-    let namespace = common::namespace(&client, "chart-crds").await;
-    let rendered = render(control_plane, "crds", &namespace, &json!({}))
-        .await
-        .expect("the chart renders");
+    let (_, rendered) = render_in_new_namespace(control_plane, &client, "crds", &json!({})).await;
     let mut crds: Vec<Value> = rendered
         .of_kind("CustomResourceDefinition")
         .cloned()
@@ -566,6 +569,42 @@ async fn the_charts_crds_are_the_api_types() {
         .map(|crd| serde_json::to_value(crd).expect("a CRD as JSON"))
         .collect();
     assert_eq!(crds, generated);
+}
+
+/// A question to the authorizer: may `verb` be done to `resource`
+/// (`group/resource` or `group/resource/subresource`, the core group
+/// `core`) in `namespace` (None: cluster-wide), on object `name` (None: any)?
+#[derive(Clone, Copy, Debug)]
+struct Access<'a> {
+    verb: &'a str,
+    resource: &'a str,
+    namespace: Option<&'a str>,
+    name: Option<&'a str>,
+}
+
+impl<'a> Access<'a> {
+    const fn new(verb: &'a str, resource: &'a str) -> Self {
+        Self {
+            verb,
+            resource,
+            namespace: None,
+            name: None,
+        }
+    }
+
+    fn within(self, namespace: &'a str) -> Self {
+        Self {
+            namespace: Some(namespace),
+            ..self
+        }
+    }
+
+    fn named(self, name: &'a str) -> Self {
+        Self {
+            name: Some(name),
+            ..self
+        }
+    }
 }
 
 /// A user or ServiceAccount as the API server's authorizer sees it.
@@ -591,18 +630,9 @@ impl Identity {
         self.groups.iter().map(String::as_str).collect()
     }
 
-    /// Whether the authorizer allows `verb` on `resource` (`group/resource`
-    /// or `group/resource/subresource`, the core group `core`) in
-    /// `namespace` (None: cluster-wide) and on object `name` (None: any).
-    async fn may(
-        &self,
-        client: &Client,
-        verb: &str,
-        resource: &str,
-        namespace: Option<&str>,
-        name: Option<&str>,
-    ) -> bool {
-        let mut parts = resource.split('/');
+    /// Whether the authorizer allows `access`.
+    async fn may(&self, client: &Client, access: Access<'_>) -> bool {
+        let mut parts = access.resource.split('/');
         let (group, resource, subresource) = (parts.next(), parts.next(), parts.next());
         let group = group.map(|group| if group == "core" { "" } else { group });
         let review = SubjectAccessReview {
@@ -610,12 +640,12 @@ impl Identity {
                 user: Some(self.user.clone()),
                 groups: Some(self.groups.clone()),
                 resource_attributes: Some(ResourceAttributes {
-                    verb: Some(verb.to_owned()),
+                    verb: Some(access.verb.to_owned()),
                     group: group.map(str::to_owned),
                     resource: resource.map(str::to_owned),
                     subresource: subresource.map(str::to_owned),
-                    namespace: namespace.map(str::to_owned),
-                    name: name.map(str::to_owned),
+                    namespace: access.namespace.map(str::to_owned),
+                    name: access.name.map(str::to_owned),
                     ..ResourceAttributes::default()
                 }),
                 ..SubjectAccessReviewSpec::default()
@@ -629,28 +659,24 @@ impl Identity {
         reviewed.status.is_some_and(|status| status.allowed)
     }
 
-    /// Waits until the authorizer allows what [`may`](Self::may) asks: a
-    /// new binding takes effect a moment after it is stored (the RBAC
-    /// authorizer reads bindings from an informer cache).
-    async fn wait_until_allowed(
-        &self,
-        client: &Client,
-        verb: &str,
-        resource: &str,
-        namespace: Option<&str>,
-        name: Option<&str>,
-    ) {
+    /// Waits until the authorizer allows `access`: a new binding takes
+    /// effect a moment after it is stored (the RBAC authorizer reads
+    /// bindings from an informer cache).
+    async fn wait_until_allowed(&self, client: &Client, access: Access<'_>) {
         let deadline = tokio::time::Instant::now() + AUTHORIZER_CACHE;
-        while !self.may(client, verb, resource, namespace, name).await {
+        while !self.may(client, access).await {
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "{} may not {verb} {resource} {name:?} in {namespace:?} {AUTHORIZER_CACHE:?} after the binding",
+                "{} may not {access:?} {AUTHORIZER_CACHE:?} after the binding",
                 self.user
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 }
+
+/// What the chart's ClusterRole lets the controller do first.
+const LIST_ISSUERS: Access = Access::new("list", "wasm-issuer.dev/wasmissuers");
 
 /// The chart rendered as release `release` in a namespace of its own, its
 /// ServiceAccount and RBAC applied (nothing else of it); returns the
@@ -662,15 +688,11 @@ async fn install_rbac(
     release: &str,
     values: &Value,
 ) -> (String, Identity) {
-    let namespace = common::namespace(client, release).await;
-    let rendered = render(control_plane, release, &namespace, values)
-        .await
-        .expect("the chart renders");
+    let (namespace, rendered) =
+        render_in_new_namespace(control_plane, client, release, values).await;
     let identity = Identity::service_account(&namespace, &format!("{release}-wasm-issuer"));
     assert!(
-        !identity
-            .may(client, "list", "wasm-issuer.dev/wasmissuers", None, None)
-            .await,
+        !identity.may(client, LIST_ISSUERS).await,
         "the ServiceAccount has rights before the chart's RBAC is applied"
     );
     let rbac = [
@@ -689,18 +711,9 @@ async fn install_rbac(
         Apply::ForReal,
     )
     .await;
-    identity
-        .wait_until_allowed(client, "list", "wasm-issuer.dev/wasmissuers", None, None)
-        .await;
-    identity
-        .wait_until_allowed(
-            client,
-            "create",
-            "coordination.k8s.io/leases",
-            Some(&namespace),
-            None,
-        )
-        .await;
+    identity.wait_until_allowed(client, LIST_ISSUERS).await;
+    let leases = Access::new("create", "coordination.k8s.io/leases").within(&namespace);
+    identity.wait_until_allowed(client, leases).await;
     (namespace, identity)
 }
 
@@ -792,52 +805,39 @@ async fn the_controller_does_its_whole_job_with_the_charts_rbac_alone() {
         .expect("an impersonating client");
     let secrets = Api::<Secret>::namespaced(as_controller.clone(), &namespace);
     secrets.get("ca").await.expect("the controller reads keys");
-    let forbidden = |what: &str, result: Result<(), kube::Error>| match result {
-        Err(kube::Error::Api(status)) if status.code == 403 => {}
-        other => panic!("{what}: expected 403 Forbidden, got {other:?}"),
-    };
     let mut secret = secrets.get("ca").await.expect("the CA Secret");
     secret.metadata = kube::api::ObjectMeta {
         name: Some("copied".to_owned()),
         ..Default::default()
     };
-    forbidden(
-        "create a Secret",
-        secrets
-            .create(&PostParams::default(), &secret)
-            .await
-            .map(drop),
-    );
-    forbidden(
-        "delete a Secret",
-        secrets
-            .delete("ca", &DeleteParams::default())
-            .await
-            .map(drop),
-    );
+    let create = PostParams::default();
+    forbidden("create a Secret", secrets.create(&create, &secret)).await;
+    let delete = DeleteParams::default();
+    forbidden("delete a Secret", secrets.delete("ca", &delete)).await;
     let as_issuers = Api::<WasmIssuer>::namespaced(as_controller, &namespace);
+    let spec = json!({
+        "apiVersion": "wasm-issuer.dev/v1alpha1",
+        "kind": "WasmIssuer",
+        "spec": {"checkInterval": "1m"},
+    });
+    let apply = PatchParams::apply(MANAGER);
     forbidden(
         "change an issuer's spec",
-        as_issuers
-            .patch(
-                "ca",
-                &PatchParams::apply(MANAGER),
-                &Patch::Apply(json!({
-                    "apiVersion": "wasm-issuer.dev/v1alpha1",
-                    "kind": "WasmIssuer",
-                    "spec": {"checkInterval": "1m"},
-                })),
-            )
-            .await
-            .map(drop),
-    );
-    forbidden(
-        "delete an issuer",
-        as_issuers
-            .delete("ca", &DeleteParams::default())
-            .await
-            .map(drop),
-    );
+        as_issuers.patch("ca", &apply, &Patch::Apply(spec)),
+    )
+    .await;
+    forbidden("delete an issuer", as_issuers.delete("ca", &delete)).await;
+}
+
+/// Asserts that the API server refuses `call` with 403 Forbidden.
+async fn forbidden<T: std::fmt::Debug>(
+    what: &str,
+    call: impl Future<Output = Result<T, kube::Error>>,
+) {
+    match call.await {
+        Err(kube::Error::Api(status)) if status.code == 403 => {}
+        other => panic!("{what}: expected 403 Forbidden, got {other:?}"),
+    }
 }
 
 /// What the controller's identity may do: verbs, `group/resource` (and
@@ -914,9 +914,13 @@ async fn the_charts_rules_allow_what_the_controller_calls_and_no_more() {
                 other => Some(other),
             };
             for verb in verbs.split(',') {
-                let may = identity
-                    .may(&client, verb, resource, namespace, name.copied())
-                    .await;
+                let access = Access {
+                    verb,
+                    resource,
+                    namespace,
+                    name: name.copied(),
+                };
+                let may = identity.may(&client, access).await;
                 if may != expected {
                     let may = if may { "may" } else { "may not" };
                     wrong.push(format!("{may} {verb} {resource} in {scope} {name:?}"));
@@ -926,6 +930,9 @@ async fn the_charts_rules_allow_what_the_controller_calls_and_no_more() {
     }
     assert!(wrong.is_empty(), "{}: {wrong:#?}", identity.user);
 }
+
+/// What cert-manager's webhook asks before it lets an approver approve.
+const APPROVE: Access = Access::new("approve", "cert-manager.io/signers");
 
 /// cert-manager's approver (its webhook asks `approve` on `signers` for
 /// `<plural>.<group>/*` first) may approve requests for our issuers, and
@@ -938,17 +945,7 @@ async fn cert_managers_approver_may_approve_for_our_signer_names() {
     let ours = "wasmissuers.wasm-issuer.dev/*";
     let approve = |name: &'static str| {
         let (client, approver) = (&client, &approver);
-        async move {
-            approver
-                .may(
-                    client,
-                    "approve",
-                    "cert-manager.io/signers",
-                    None,
-                    Some(name),
-                )
-                .await
-        }
+        async move { approver.may(client, APPROVE.named(name)).await }
     };
     assert!(!approve(ours).await, "approves before the chart is applied");
 
@@ -957,13 +954,7 @@ async fn cert_managers_approver_may_approve_for_our_signer_names() {
     }}});
     install_rbac(control_plane, &client, "rbac-approver", &values).await;
     approver
-        .wait_until_allowed(
-            &client,
-            "approve",
-            "cert-manager.io/signers",
-            None,
-            Some(ours),
-        )
+        .wait_until_allowed(&client, APPROVE.named(ours))
         .await;
     assert!(approve("wasmclusterissuers.wasm-issuer.dev/*").await);
     assert!(!approve("issuers.cert-manager.io/*").await);
