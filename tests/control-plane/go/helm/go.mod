@@ -5,8 +5,14 @@
 // module pins every dependency in go.sum and is built and cached exactly like
 // the other binaries of the harness.
 //
-// Build (what wasm-issuer-testenv's build module runs):
-//   CGO_ENABLED=0 go build -trimpath -ldflags=-s\ -w\ -X\ helm.sh/helm/v3/internal/version.version=v3.x.y -o helm helm.sh/helm/v3/cmd/helm
+// Build (what wasm-issuer-testenv's build module runs; the -X flags are
+// those of helm's Makefile: its version, and the Kubernetes version it
+// assumes without a cluster, 1.X for the client-go v0.X.Y required below):
+//   CGO_ENABLED=0 go build -trimpath -ldflags="-s -w \
+//     -X helm.sh/helm/v3/internal/version.version=v3.x.y \
+//     -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=X \
+//     -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=X" \
+//     -o helm helm.sh/helm/v3/cmd/helm
 module wasm-issuer.local/testenv/helm
 
 go 1.26.0
