@@ -1,5 +1,5 @@
-//! `cargo xtask test`: install what the tests need, build the plugins and the
-//! control plane (or reuse their caches), then run every test.
+//! `cargo xtask test`: install what the tests need, build the plugins, the
+//! control plane and helm (or reuse their caches), then run every test.
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
@@ -20,8 +20,11 @@ pub fn run() -> anyhow::Result<()> {
     workspace::run(workspace::cargo().args(["fmt", "--all", "--check"]))?;
     plugins::build_all()?;
     let binaries = wasm_issuer_testenv::ensure_binaries()?;
+    // The chart's tests render with it; built here, not under a test's timeout.
+    let helm = wasm_issuer_testenv::ensure_helm()?;
     eprintln!(
-        "control plane binaries ready in {}",
+        "control plane binaries and {} ready in {}",
+        helm.display(),
         binaries.dir().display()
     );
     workspace::run(workspace::cargo().args([

@@ -1,10 +1,15 @@
-//! `deploy/crds/` is what `wasm-issuer crds` prints: the CRDs users install
-//! must be the ones the types generate.
+//! `deploy/crds/` and the Helm chart's copy are what `wasm-issuer crds`
+//! prints: the CRDs users install must be the ones the types generate.
 
 use std::path::Path;
 use std::process::Command;
 
-const CRDS_FILE: &str = "deploy/crds/wasm-issuer.dev_crds.yaml";
+/// Every committed copy of the CRDs: the manifests, and the chart's (which
+/// its crds.yaml template renders; Helm reads only files inside the chart).
+const CRDS_FILES: [&str; 2] = [
+    "deploy/crds/wasm-issuer.dev_crds.yaml",
+    "deploy/charts/wasm-issuer/files/crds/wasm-issuer.dev_crds.yaml",
+];
 
 #[test]
 fn deploy_crds_match_the_generated_ones() {
@@ -20,11 +25,13 @@ fn deploy_crds_match_the_generated_ones() {
     let generated = String::from_utf8(output.stdout).expect("UTF-8 YAML");
 
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let committed = std::fs::read_to_string(workspace.join(CRDS_FILE))
-        .unwrap_or_else(|error| panic!("read {CRDS_FILE}: {error}"));
-    assert!(
-        committed == generated,
-        "{CRDS_FILE} is out of date with the API types; regenerate it with\n\n    \
-         cargo run -p wasm-issuer -- crds > {CRDS_FILE}\n"
-    );
+    for file in CRDS_FILES {
+        let committed = std::fs::read_to_string(workspace.join(file))
+            .unwrap_or_else(|error| panic!("read {file}: {error}"));
+        assert!(
+            committed == generated,
+            "{file} is out of date with the API types; regenerate it with\n\n    \
+             cargo run -p wasm-issuer -- crds > {file}\n"
+        );
+    }
 }

@@ -6,28 +6,27 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use k8s_openapi::ByteString;
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
 };
-use k8s_openapi::api::certificates::v1::{
-    CertificateSigningRequest, CertificateSigningRequestCondition, CertificateSigningRequestSpec,
-};
+use k8s_openapi::api::certificates::v1::CertificateSigningRequest;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
-use kube::api::{Api, ObjectMeta, PostParams};
-use kube::runtime::wait::await_condition;
+use kube::api::{Api, PostParams};
 use kube::{Client, ResourceExt};
 use serde_json::json;
 use wasm_issuer_controller::api::{WasmClusterIssuer, WasmIssuer};
-use wasm_issuer_test_support::{Ca, CertificateShape, Workdir, plugin};
-use wasm_issuer_testenv::{CLUSTER_RESOURCE_NAMESPACE, ControlPlane, shared};
+use wasm_issuer_test_support::{Ca, CertificateShape, Workdir};
+use wasm_issuer_testenv::{ControlPlane, shared};
 
+use common::csr::{
+    CsrBuilder, certificate, condition, decide_approval, failure, wait_until_failed,
+    wait_until_signed,
+};
 use common::{
-    IssuerBuilder, TIMEOUT, ca_secret, event_reasons, namespace, plugin_config_map, prepare,
-    server_csr, wait_for_event, wait_for_issuer,
+    ca_cluster_issuer, ca_issuer, event_reasons, namespace, prepare, server_csr, wait_for_event,
+    wait_for_issuer,
 };
 
 /// Where the Events about cluster-scoped objects such as CSRs are.
@@ -67,24 +66,7 @@ impl World {
     /// A Ready WasmClusterIssuer with the `ca` plugin.
     async fn cluster_issuer(&self) -> Signer {
         let name = format!("{}-ca", self.namespace);
-        plugin_config_map(
-            &self.client,
-            CLUSTER_RESOURCE_NAMESPACE,
-            &name,
-            &plugin("ca"),
-        )
-        .await;
-        let ca = ca_secret(
-            &self.client,
-            &self.workdir,
-            CLUSTER_RESOURCE_NAMESPACE,
-            &name,
-        )
-        .await;
-        IssuerBuilder::new(&name)
-            .key("ca", &name)
-            .create_cluster(&self.client, &name)
-            .await;
+        let ca = ca_cluster_issuer(&self.client, &self.workdir, &name).await;
         let issuers = Api::<WasmClusterIssuer>::all(self.client.clone());
         wait_for_issuer(&issuers, &name, "True", "Checked").await;
         Signer {
@@ -95,14 +77,9 @@ impl World {
 
     /// A Ready WasmIssuer `ca` with the `ca` plugin.
     async fn namespaced_issuer(&self) -> Signer {
-        let namespace = self.namespace.clone();
-        plugin_config_map(&self.client, &namespace, "ca-plugin", &plugin("ca")).await;
-        let ca = ca_secret(&self.client, &self.workdir, &namespace, "ca").await;
-        IssuerBuilder::new("ca-plugin")
-            .key("ca", "ca")
-            .create_namespaced(&self.client, &namespace, "ca")
-            .await;
-        let issuers = Api::<WasmIssuer>::namespaced(self.client.clone(), &namespace);
+        let namespace = &self.namespace;
+        let ca = ca_issuer(&self.client, &self.workdir, namespace, "ca").await;
+        let issuers = Api::<WasmIssuer>::namespaced(self.client.clone(), namespace);
         wait_for_issuer(&issuers, "ca", "True", "Checked").await;
         Signer {
             name: format!("wasmissuers.wasm-issuer.dev/{namespace}.ca"),
@@ -129,143 +106,6 @@ impl World {
         self.workdir
             .certificate_shape(&self.workdir.path().join(format!("{name}.crt")))
     }
-}
-
-struct CsrBuilder {
-    csr: CertificateSigningRequest,
-}
-
-impl CsrBuilder {
-    fn new(name: &str, pem: Vec<u8>, signer_name: &str) -> Self {
-        let csr = CertificateSigningRequest {
-            metadata: ObjectMeta {
-                name: Some(name.to_owned()),
-                ..ObjectMeta::default()
-            },
-            spec: CertificateSigningRequestSpec {
-                request: ByteString(pem),
-                signer_name: signer_name.to_owned(),
-                usages: Some(vec![
-                    "digital signature".to_owned(),
-                    "key encipherment".to_owned(),
-                    "server auth".to_owned(),
-                ]),
-                ..CertificateSigningRequestSpec::default()
-            },
-            status: None,
-        };
-        Self { csr }
-    }
-
-    fn expiration_seconds(mut self, seconds: i32) -> Self {
-        self.csr.spec.expiration_seconds = Some(seconds);
-        self
-    }
-
-    fn annotation(mut self, key: &str, value: &str) -> Self {
-        self.csr
-            .metadata
-            .annotations
-            .get_or_insert_with(BTreeMap::new)
-            .insert(key.to_owned(), value.to_owned());
-        self
-    }
-
-    /// Created by whoever `client` authenticates as: the API server fills
-    /// in the requester from that.
-    async fn create(self, client: &Client) -> CertificateSigningRequest {
-        let name = self.csr.name_any();
-        Api::<CertificateSigningRequest>::all(client.clone())
-            .create(&PostParams::default(), &self.csr)
-            .await
-            .unwrap_or_else(|error| panic!("create CertificateSigningRequest {name}: {error}"))
-    }
-}
-
-/// Adds condition `type_` (Approved or Denied) through the `approval`
-/// subresource, as `kubectl certificate approve|deny` does.
-async fn decide_approval(client: &Client, csr: &CertificateSigningRequest, type_: &str) {
-    let api = Api::<CertificateSigningRequest>::all(client.clone());
-    let name = csr.name_any();
-    let mut current = api.get(&name).await.expect("the CSR");
-    current
-        .status
-        .get_or_insert_with(Default::default)
-        .conditions
-        .get_or_insert_with(Vec::new)
-        .push(CertificateSigningRequestCondition {
-            type_: type_.to_owned(),
-            status: "True".to_owned(),
-            reason: Some("WasmIssuerTests".to_owned()),
-            message: Some(format!("{type_} by the tests")),
-            ..CertificateSigningRequestCondition::default()
-        });
-    api.replace_subresource("approval", &name, &PostParams::default(), &current)
-        .await
-        .unwrap_or_else(|error| panic!("{type_} {name}: {error}"));
-}
-
-/// Waits until `csr` satisfies `done`; fails with its status if it does not.
-async fn wait_for_csr(
-    client: &Client,
-    csr: &CertificateSigningRequest,
-    what: &str,
-    done: impl Fn(&CertificateSigningRequest) -> bool,
-) -> CertificateSigningRequest {
-    let api = Api::<CertificateSigningRequest>::all(client.clone());
-    let name = csr.name_any();
-    let condition = move |object: Option<&CertificateSigningRequest>| object.is_some_and(&done);
-    match tokio::time::timeout(TIMEOUT, await_condition(api.clone(), &name, condition)).await {
-        Ok(Ok(Some(found))) => found,
-        outcome => {
-            let now = api.get(&name).await.ok().and_then(|csr| csr.status);
-            panic!("{name}: not {what} after {TIMEOUT:?} ({outcome:?}); status: {now:#?}")
-        }
-    }
-}
-
-async fn wait_until_signed(
-    client: &Client,
-    csr: &CertificateSigningRequest,
-) -> CertificateSigningRequest {
-    wait_for_csr(client, csr, "signed", |csr| !certificate(csr).is_empty()).await
-}
-
-async fn wait_until_failed(
-    client: &Client,
-    csr: &CertificateSigningRequest,
-) -> CertificateSigningRequest {
-    wait_for_csr(client, csr, "Failed", |csr| {
-        condition(csr, "Failed").is_some()
-    })
-    .await
-}
-
-fn certificate(csr: &CertificateSigningRequest) -> &[u8] {
-    csr.status
-        .as_ref()
-        .and_then(|status| status.certificate.as_ref())
-        .map_or(&[], |certificate| &certificate.0)
-}
-
-fn condition<'a>(
-    csr: &'a CertificateSigningRequest,
-    type_: &str,
-) -> Option<&'a CertificateSigningRequestCondition> {
-    csr.status
-        .iter()
-        .flat_map(|status| status.conditions.iter().flatten())
-        .find(|condition| condition.type_ == type_)
-}
-
-/// The `Failed` condition's reason and message; it must be True.
-fn failure(csr: &CertificateSigningRequest) -> (String, String) {
-    let failed = condition(csr, "Failed").expect("a Failed condition");
-    assert_eq!(failed.status, "True");
-    (
-        failed.reason.clone().unwrap_or_default(),
-        failed.message.clone().unwrap_or_default(),
-    )
 }
 
 fn assert_lifetime(shape: &CertificateShape, seconds: i64) {

@@ -19,8 +19,8 @@ use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use common::{
-    IssuerBuilder, ca_secret, field, issue_certificate, namespace, plugin_config_map, prepare,
-    ready_of, wait_for_issuer,
+    IssuerBuilder, ca_cluster_issuer, ca_issuer, ca_secret, field, issue_certificate, namespace,
+    plugin_config_map, prepare, ready_of, wait_for_issuer,
 };
 
 async fn client() -> Client {
@@ -155,12 +155,7 @@ async fn a_certificate_through_cert_manager_from_a_wasm_issuer() {
     let client = client().await;
     let namespace = namespace(&client, "e2e-issuer").await;
     let workdir = Workdir::new();
-    plugin_config_map(&client, &namespace, "ca-plugin", &plugin("ca")).await;
-    ca_secret(&client, &workdir, &namespace, "ca").await;
-    IssuerBuilder::new("ca-plugin")
-        .key("ca", "ca")
-        .create_namespaced(&client, &namespace, "ca")
-        .await;
+    ca_issuer(&client, &workdir, &namespace, "ca").await;
     issue_and_check(&client, &workdir, &namespace, "WasmIssuer", "ca").await;
 }
 
@@ -171,12 +166,7 @@ async fn a_certificate_through_cert_manager_from_a_wasm_cluster_issuer() {
     let workdir = Workdir::new();
     // The cluster issuer's plugin and key live in the cluster resource namespace.
     let name = format!("{namespace}-ca");
-    plugin_config_map(&client, CLUSTER_RESOURCE_NAMESPACE, &name, &plugin("ca")).await;
-    ca_secret(&client, &workdir, CLUSTER_RESOURCE_NAMESPACE, &name).await;
-    IssuerBuilder::new(&name)
-        .key("ca", &name)
-        .create_cluster(&client, &name)
-        .await;
+    ca_cluster_issuer(&client, &workdir, &name).await;
     issue_and_check(&client, &workdir, &namespace, "WasmClusterIssuer", &name).await;
 }
 

@@ -10,8 +10,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::events::v1::Event;
-use kube::api::{Api, ListParams};
+use kube::api::Api;
 use kube::{Client, ResourceExt};
 use serde_json::json;
 use wasm_issuer_controller::api::{CertificateRequest, WasmIssuer};
@@ -20,9 +19,9 @@ use wasm_issuer_test_support::{Ca, Workdir, free_address, http_get, plugin, test
 use wasm_issuer_testenv::{ControlPlane, shared};
 
 use common::{
-    IssuerBuilder, RequestBuilder, RunningController, TIMEOUT, ca_secret, install_crds, namespace,
-    plugin_config_map, ready_is, server_csr, test_options, verified_chain, wait_for_issuer,
-    wait_for_request,
+    IssuerBuilder, RequestBuilder, RunningController, TIMEOUT, ca_secret, events_about,
+    install_crds, namespace, plugin_config_map, ready_is, server_csr, test_options, verified_chain,
+    wait_for_issuer, wait_for_request,
 };
 
 const LEASE_DURATION: Duration = Duration::from_secs(6);
@@ -152,17 +151,10 @@ impl World {
         verified_chain(&self.workdir, &self.ca, &issued);
         // The Event follows the status write.
         tokio::time::sleep(Duration::from_millis(500)).await;
-        Api::<Event>::namespaced(self.client.clone(), &self.namespace)
-            .list(&ListParams::default())
+        events_about(&self.client, &self.namespace, &request.name_any())
             .await
-            .expect("list events")
-            .items
             .into_iter()
-            .filter(|event| {
-                event.reason.as_deref() == Some("Issued")
-                    && event.regarding.as_ref().and_then(|r| r.name.as_deref())
-                        == Some(request.name_any().as_str())
-            })
+            .filter(|event| event.reason.as_deref() == Some("Issued"))
             .filter_map(|event| event.reporting_instance)
             .collect()
     }

@@ -15,8 +15,9 @@ use wasm_issuer_test_support::{Workdir, test_plugin};
 use wasm_issuer_testenv::ControlPlane;
 
 use common::{
-    IssuerBuilder, RequestBuilder, RunningController, TIMEOUT, ca_secret, install_crds, namespace,
-    plugin_config_map, server_csr, test_options, verified_chain, wait_for_issuer,
+    IssuerBuilder, RequestBuilder, RunningController, TIMEOUT, ca_secret, events_about,
+    install_crds, namespace, plugin_config_map, server_csr, test_options, verified_chain,
+    wait_for_issuer,
 };
 
 const BATCH: usize = 50;
@@ -145,16 +146,10 @@ async fn wait_for_plugin_loaded(client: &Client, namespace: &str, count: usize) 
 
 /// The notes of the PluginLoaded Events about issuer `name` in `namespace`.
 async fn plugin_loaded_notes(client: &Client, namespace: &str, name: &str) -> Vec<String> {
-    Api::<k8s_openapi::api::events::v1::Event>::namespaced(client.clone(), namespace)
-        .list(&ListParams::default())
+    events_about(client, namespace, name)
         .await
-        .expect("list events")
-        .items
         .into_iter()
-        .filter(|event| {
-            event.reason.as_deref() == Some("PluginLoaded")
-                && event.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name)
-        })
+        .filter(|event| event.reason.as_deref() == Some("PluginLoaded"))
         .filter_map(|event| event.note)
         .collect()
 }

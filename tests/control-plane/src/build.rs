@@ -1,6 +1,6 @@
-//! Builds etcd, kube-apiserver, our cert-manager controller and the CNCF
-//! distribution registry from the Go module proxy, once, into a cache
-//! outside the work tree.
+//! Builds etcd, kube-apiserver, our cert-manager controller, the CNCF
+//! distribution registry and helm from the Go module proxy, once, into a
+//! cache outside the work tree.
 //!
 //! Each binary comes from a wrapper module under `tests/control-plane/go/<name>/`
 //! (see the comments in their go.mod). The cache entry of a binary is named
@@ -59,8 +59,9 @@ struct Wrapper {
     /// What to pass to `go build`.
     package: &'static str,
     tags: &'static str,
-    /// Extra `-ldflags` besides `-s -w`, given the pinned version.
-    ldflags: fn(&str) -> String,
+    /// Extra `-ldflags` besides `-s -w`, given the pinned version and the
+    /// wrapper's go.mod (for the versions of other modules).
+    ldflags: fn(&str, &str) -> String,
 }
 
 const ETCD: Wrapper = Wrapper {
@@ -68,7 +69,7 @@ const ETCD: Wrapper = Wrapper {
     pinned: "go.etcd.io/etcd/server/v3",
     package: "go.etcd.io/etcd/server/v3",
     tags: "",
-    ldflags: |_| String::new(),
+    ldflags: |_, _| String::new(),
 };
 
 const KUBE_APISERVER: Wrapper = Wrapper {
@@ -78,7 +79,7 @@ const KUBE_APISERVER: Wrapper = Wrapper {
     // What Kubernetes' own release build uses.
     tags: "selinux,notest",
     // Without these /version says v0.0.0-master, which breaks clients' version checks.
-    ldflags: |version| {
+    ldflags: |version, _| {
         let mut parts = version.trim_start_matches('v').split('.');
         let (major, minor) = (parts.next().unwrap_or("1"), parts.next().unwrap_or("0"));
         format!(
@@ -95,7 +96,32 @@ const REGISTRY: Wrapper = Wrapper {
     pinned: "github.com/distribution/distribution/v3",
     package: "github.com/distribution/distribution/v3/cmd/registry",
     tags: "",
-    ldflags: |_| String::new(),
+    ldflags: |_, _| String::new(),
+};
+
+const HELM: Wrapper = Wrapper {
+    name: "helm",
+    pinned: "helm.sh/helm/v3",
+    package: "helm.sh/helm/v3/cmd/helm",
+    tags: "",
+    ldflags: |version, go_mod| {
+        // Without it `helm version` says v3.22 whatever the module's patch release.
+        let mut flags = format!("-X helm.sh/helm/v3/internal/version.version={version}");
+        // As helm's Makefile does: the Kubernetes version helm assumes
+        // without a cluster (`helm template`, `helm lint`) is its client-go's,
+        // v0.X.Y meaning 1.X; left out, it is 1.20, below our chart's kubeVersion.
+        let minor = required_version(go_mod, "k8s.io/client-go")
+            .and_then(|client_go| client_go.split('.').nth(1).map(str::to_owned));
+        if let Some(minor) = minor {
+            for package in ["pkg/chartutil", "pkg/lint/rules"] {
+                flags.push_str(&format!(
+                    " -X helm.sh/helm/v3/{package}.k8sVersionMajor=1 \
+                     -X helm.sh/helm/v3/{package}.k8sVersionMinor={minor}"
+                ));
+            }
+        }
+        flags
+    },
 };
 
 const CERT_MANAGER_CONTROLLER: Wrapper = Wrapper {
@@ -103,7 +129,7 @@ const CERT_MANAGER_CONTROLLER: Wrapper = Wrapper {
     pinned: "github.com/cert-manager/cert-manager",
     package: ".",
     tags: "",
-    ldflags: |_| String::new(),
+    ldflags: |_, _| String::new(),
 };
 
 /// Builds whatever is missing from the cache and returns where everything is.
@@ -143,6 +169,15 @@ pub fn ensure_registry() -> Result<PathBuf, Error> {
     Ok(ensure(&cache, &REGISTRY)?.binary)
 }
 
+/// Builds helm (or finds it in the cache) and returns its path, for the
+/// chart's tests. Not part of [`ensure_binaries`]: a control plane does
+/// not need it.
+pub fn ensure_helm() -> Result<PathBuf, Error> {
+    let cache = cache_dir()?;
+    fs::create_dir_all(&cache).map_err(Error::io(format!("creating {}", cache.display())))?;
+    Ok(ensure(&cache, &HELM)?.binary)
+}
+
 /// `$XDG_CACHE_HOME/wasm-issuer/control-plane`, or `~/.cache/...` without it.
 pub fn cache_dir() -> Result<PathBuf, Error> {
     let base = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
@@ -170,8 +205,11 @@ struct Built {
 
 fn ensure(cache: &Path, wrapper: &Wrapper) -> Result<Built, Error> {
     let source = wrappers_dir().join(wrapper.name);
-    let version = pinned_version(&source.join("go.mod"), wrapper.pinned)?;
-    let args = build_args(wrapper, &version);
+    let go_mod_path = source.join("go.mod");
+    let go_mod = fs::read_to_string(&go_mod_path)
+        .map_err(Error::io(format!("reading {}", go_mod_path.display())))?;
+    let version = pinned_version(&go_mod_path, &go_mod, wrapper.pinned)?;
+    let args = build_args(wrapper, &version, &go_mod);
     let hash = source_hash(&source, wrapper, &args)?;
     let entry = cache.join(format!("{}-{version}-{hash}", wrapper.name));
     let built = Built {
@@ -214,10 +252,16 @@ fn ensure(cache: &Path, wrapper: &Wrapper) -> Result<Built, Error> {
     Ok(built)
 }
 
-/// The version go.mod requires of `module` (in a `require` line or block).
-fn pinned_version(go_mod: &Path, module: &str) -> Result<String, Error> {
-    let text =
-        fs::read_to_string(go_mod).map_err(Error::io(format!("reading {}", go_mod.display())))?;
+/// The version go.mod (`text`, read from `path`) requires of `module`.
+fn pinned_version(path: &Path, text: &str, module: &str) -> Result<String, Error> {
+    required_version(text, module).ok_or_else(|| Error::Invalid {
+        path: path.to_path_buf(),
+        reason: format!("no `require {module} vX.Y.Z`"),
+    })
+}
+
+/// The version go.mod's `text` requires of `module` (in a `require` line or block).
+fn required_version(text: &str, module: &str) -> Option<String> {
     text.lines()
         .map(|line| {
             line.trim()
@@ -231,15 +275,11 @@ fn pinned_version(go_mod: &Path, module: &str) -> Result<String, Error> {
             }
             _ => None,
         })
-        .ok_or_else(|| Error::Invalid {
-            path: go_mod.to_path_buf(),
-            reason: format!("no `require {module} vX.Y.Z`"),
-        })
 }
 
 /// `go build` and its flags; the output path and the package follow.
-fn build_args(wrapper: &Wrapper, version: &str) -> Vec<String> {
-    let ldflags = format!("-s -w {}", (wrapper.ldflags)(version));
+fn build_args(wrapper: &Wrapper, version: &str, go_mod: &str) -> Vec<String> {
+    let ldflags = format!("-s -w {}", (wrapper.ldflags)(version, go_mod));
     let mut args = vec![
         "build".into(),
         "-trimpath".into(),
@@ -418,16 +458,18 @@ mod tests {
             (&KUBE_APISERVER, "v1."),
             (&CERT_MANAGER_CONTROLLER, "v1."),
             (&REGISTRY, "v3."),
+            (&HELM, "v3."),
         ] {
-            let go_mod = wrappers_dir().join(wrapper.name).join("go.mod");
-            let version = pinned_version(&go_mod, wrapper.pinned).expect("pinned version");
+            let path = wrappers_dir().join(wrapper.name).join("go.mod");
+            let text = fs::read_to_string(&path).expect("the wrapper's go.mod");
+            let version = pinned_version(&path, &text, wrapper.pinned).expect("pinned version");
             assert!(version.starts_with(prefix), "{}: {version}", wrapper.name);
         }
     }
 
     #[test]
     fn kube_apiserver_gets_version_ldflags() {
-        let args = build_args(&KUBE_APISERVER, "v1.36.3");
+        let args = build_args(&KUBE_APISERVER, "v1.36.3", "");
         let ldflags = args
             .iter()
             .find(|a| a.starts_with("-ldflags="))
@@ -435,5 +477,21 @@ mod tests {
         assert!(ldflags.contains("gitVersion=v1.36.3"), "{ldflags}");
         assert!(ldflags.contains("gitMajor=1 "), "{ldflags}");
         assert!(ldflags.contains("gitMinor=36 "), "{ldflags}");
+    }
+
+    #[test]
+    fn helm_assumes_the_kubernetes_version_of_its_client_go() {
+        let go_mod = "require (\n\thelm.sh/helm/v3 v3.22.0 // indirect\n\tk8s.io/client-go v0.37.1 // indirect\n)\n";
+        let args = build_args(&HELM, "v3.22.0", go_mod);
+        let ldflags = args
+            .iter()
+            .find(|a| a.starts_with("-ldflags="))
+            .expect("ldflags");
+        assert!(ldflags.contains("version.version=v3.22.0"), "{ldflags}");
+        assert!(
+            ldflags.contains("chartutil.k8sVersionMinor=37"),
+            "{ldflags}"
+        );
+        assert!(ldflags.contains("rules.k8sVersionMajor=1 "), "{ldflags}");
     }
 }

@@ -249,10 +249,21 @@ impl ControlPlane {
     /// A client that acts as `user` in `groups`, by impersonation, for RBAC tests.
     /// Kubernetes adds `system:authenticated` to the groups itself.
     pub async fn client_as(&self, user: &str, groups: &[&str]) -> Result<kube::Client, Error> {
+        Ok(kube::Client::try_from(self.config_as(user, groups))?)
+    }
+
+    /// The admin client's configuration, for a client made on another
+    /// runtime (a client belongs to the runtime it is made on).
+    pub fn config(&self) -> kube::Config {
+        self.config.clone()
+    }
+
+    /// The configuration of [`client_as`](Self::client_as)'s clients.
+    pub fn config_as(&self, user: &str, groups: &[&str]) -> kube::Config {
         let mut config = self.config.clone();
         config.auth_info.impersonate = Some(user.to_string());
         config.auth_info.impersonate_groups = Some(groups.iter().map(|g| g.to_string()).collect());
-        Ok(kube::Client::try_from(config)?)
+        config
     }
 
     /// Applies the CRDs in `files` (YAML, several documents per file allowed)

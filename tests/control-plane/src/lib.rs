@@ -12,6 +12,7 @@
 //! - [`local::up`] / [`local::down`] run a detached cluster for `cargo xtask cluster`.
 //! - [`Registry::start`] starts a real OCI registry (CNCF distribution) on
 //!   loopback, optionally with Basic auth; [`ensure_registry`] builds only it.
+//! - [`ensure_helm`] builds helm, for the tests of the Helm chart.
 //!
 //! See docs/control-plane.md for how it works and what it costs.
 
@@ -24,7 +25,7 @@ mod process;
 mod registry;
 mod shared;
 
-pub use build::{Binaries, Versions, cache_dir, ensure_binaries, ensure_registry};
+pub use build::{Binaries, Versions, cache_dir, ensure_binaries, ensure_helm, ensure_registry};
 pub use control_plane::{CLUSTER_RESOURCE_NAMESPACE, ControlPlane, KEEP_ENV, Options, yaml_files};
 pub use error::Error;
 pub use registry::{Registry, RegistryOptions};

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)] // Each test binary uses a part.
 
+pub mod csr;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -25,7 +27,7 @@ use wasm_issuer_controller::api::{
     IssuerSpec, IssuerStatus, KeyGrant, PluginSpec, PolicySpec, RequestCondition,
     WasmClusterIssuer, WasmIssuer,
 };
-use wasm_issuer_controller::{GROUP, Options};
+use wasm_issuer_controller::{FIELD_MANAGER, GROUP, Options};
 use wasm_issuer_runtime::Digest;
 use wasm_issuer_test_support::{Ca, CsrSpec, KeyForm, KeyKind, Workdir};
 use wasm_issuer_testenv::{CLUSTER_RESOURCE_NAMESPACE, ControlPlane, unique_namespace, yaml_files};
@@ -93,18 +95,28 @@ pub struct RunningController {
 }
 
 impl RunningController {
+    /// The controller as the control plane's admin.
     pub fn start(control_plane: &ControlPlane, options: Options) -> Self {
-        let kubeconfig = control_plane.kubeconfig().to_owned();
+        Self::start_with(control_plane.config(), options)
+    }
+
+    /// The controller as `user` in `groups` (by impersonation): it may do
+    /// only what RBAC grants them, as in a pod running as a ServiceAccount.
+    pub fn start_as(
+        control_plane: &ControlPlane,
+        options: Options,
+        user: &str,
+        groups: &[&str],
+    ) -> Self {
+        Self::start_with(control_plane.config_as(user, groups), options)
+    }
+
+    fn start_with(config: kube::Config, options: Options) -> Self {
         let (kill, killed) = tokio::sync::oneshot::channel::<()>();
         let (shutdown, shutdown_requested) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Runtime::new().expect("a runtime for the controller");
             let result = runtime.block_on(async move {
-                let kubeconfig =
-                    kube::config::Kubeconfig::read_from(&kubeconfig).expect("the kubeconfig");
-                let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-                    .await
-                    .expect("a client config");
                 let client = wasm_issuer_controller::client(
                     config,
                     wasm_issuer_controller::RateLimit {
@@ -229,6 +241,49 @@ pub async fn ca_secret(client: &Client, workdir: &Workdir, namespace: &str, name
         .await
         .unwrap_or_else(|error| panic!("create Secret {namespace}/{name}: {error}"));
     ca
+}
+
+/// WasmIssuer `namespace/name` with the reference `ca` plugin (ConfigMap
+/// `<name>-plugin`) and a fresh CA (Secret `name`) granted as key `ca`.
+pub async fn ca_issuer(client: &Client, workdir: &Workdir, namespace: &str, name: &str) -> Ca {
+    let config_map = format!("{name}-plugin");
+    let plugin = wasm_issuer_test_support::plugin("ca");
+    plugin_config_map(client, namespace, &config_map, &plugin).await;
+    let ca = ca_secret(client, workdir, namespace, name).await;
+    IssuerBuilder::new(&config_map)
+        .key("ca", name)
+        .create_namespaced(client, namespace, name)
+        .await;
+    ca
+}
+
+/// WasmClusterIssuer `name` with the reference `ca` plugin and a fresh CA,
+/// both named `name` in the cluster resource namespace, where a cluster
+/// issuer's ConfigMaps and Secrets live.
+pub async fn ca_cluster_issuer(client: &Client, workdir: &Workdir, name: &str) -> Ca {
+    let plugin = wasm_issuer_test_support::plugin("ca");
+    plugin_config_map(client, CLUSTER_RESOURCE_NAMESPACE, name, &plugin).await;
+    let ca = ca_secret(client, workdir, CLUSTER_RESOURCE_NAMESPACE, name).await;
+    IssuerBuilder::new(name)
+        .key("ca", name)
+        .create_cluster(client, name)
+        .await;
+    ca
+}
+
+/// The Events our controller recorded about object `name` in `namespace`.
+pub async fn events_about(client: &Client, namespace: &str, name: &str) -> Vec<Event> {
+    Api::<Event>::namespaced(client.clone(), namespace)
+        .list(&ListParams::default())
+        .await
+        .expect("list Events")
+        .items
+        .into_iter()
+        .filter(|event| {
+            event.reporting_controller.as_deref() == Some(FIELD_MANAGER)
+                && event.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name)
+        })
+        .collect()
 }
 
 /// An issuer spec: the plugin in ConfigMap `plugin`, key `ca` granted from
@@ -395,16 +450,12 @@ impl RequestBuilder {
     }
 }
 
-/// Event reasons recorded about the object named `name`, in `namespace`
-/// (the Events of cluster-scoped objects are in `default`).
+/// The reasons of the Events our controller recorded about object `name`
+/// in `namespace` (the Events of cluster-scoped objects are in `default`).
 pub async fn event_reasons(client: &Client, namespace: &str, name: &str) -> Vec<String> {
-    Api::<Event>::namespaced(client.clone(), namespace)
-        .list(&ListParams::default())
+    events_about(client, namespace, name)
         .await
-        .expect("list events")
-        .items
         .into_iter()
-        .filter(|event| event.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
         .filter_map(|event| event.reason)
         .collect()
 }
