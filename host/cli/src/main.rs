@@ -59,3 +59,33 @@ fn main() -> ExitCode {
         Err(failure) => failure.report(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::{Cli, Command};
+
+    /// Every flag's definition agrees with its field (clap checks at parse
+    /// time only otherwise: a mismatch would panic in production).
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_controllers_defaults_parse_and_off_turns_an_endpoint_off() {
+        let cli = Cli::try_parse_from(["wasm-issuer", "controller", "--metrics-address", "off"])
+            .expect("parses");
+        let Command::Controller(args) = cli.command else {
+            panic!("not the controller");
+        };
+        assert!(args.leader_elect);
+        assert_eq!(args.metrics_address.0, None);
+        let health = "0.0.0.0:9403".parse().expect("an address");
+        assert_eq!(args.health_address.0, Some(health));
+        let refused =
+            Cli::try_parse_from(["wasm-issuer", "controller", "--health-address", "9403"]);
+        assert!(refused.is_err());
+    }
+}

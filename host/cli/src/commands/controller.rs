@@ -57,10 +57,10 @@ pub struct Args {
     pub log_format: LogFormat,
     /// Where to serve Prometheus metrics (`/metrics`), or `off`.
     #[arg(long, default_value = "0.0.0.0:9402", value_parser = address_or_off)]
-    pub metrics_address: Option<SocketAddr>,
+    pub metrics_address: ListenAddress,
     /// Where to serve `/healthz` and `/readyz`, or `off`.
     #[arg(long, default_value = "0.0.0.0:9403", value_parser = address_or_off)]
-    pub health_address: Option<SocketAddr>,
+    pub health_address: ListenAddress,
     /// Elect one signing replica with a Lease; `--leader-elect=false` when
     /// only one ever runs.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
@@ -82,12 +82,16 @@ pub struct Args {
     pub shutdown_grace: Duration,
 }
 
-fn address_or_off(text: &str) -> Result<Option<SocketAddr>, String> {
+/// An address to serve on, or none (`off`).
+#[derive(Clone, Copy, Debug)]
+pub struct ListenAddress(pub Option<SocketAddr>);
+
+fn address_or_off(text: &str) -> Result<ListenAddress, String> {
     if text == "off" {
-        return Ok(None);
+        return Ok(ListenAddress(None));
     }
     text.parse()
-        .map(Some)
+        .map(|address| ListenAddress(Some(address)))
         .map_err(|error| format!("{text:?} is neither host:port nor off: {error}"))
 }
 
@@ -137,8 +141,8 @@ async fn serve(args: Args) -> Result<(), Failure> {
         }),
         compile_cache_max_bytes: u64::try_from(args.compile_cache_max_size).unwrap_or(u64::MAX),
         allowed_plugin_dirs: args.allowed_plugin_dirs,
-        metrics_address: args.metrics_address,
-        health_address: args.health_address,
+        metrics_address: args.metrics_address.0,
+        health_address: args.health_address.0,
         election,
         shutdown_grace: args.shutdown_grace,
     };
