@@ -36,7 +36,8 @@ use common::{
 };
 
 /// Swaps in all: the first compiles, the others measure reloads of
-/// versions already compiled.
+/// versions compiled before (from the compile cache: a version no issuer
+/// serves any more leaves memory).
 const SWAPS: usize = 21;
 /// How often a request is created (and approved) after an update: the
 /// resolution of the time to the first new-version certificate.

@@ -44,6 +44,16 @@ pub struct RequestArgs {
     /// Time limit of one plugin call.
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
+    /// Who asks, as the API server records it on a request (e.g. alice or
+    /// system:serviceaccount:team:builder); policies may decide by it.
+    #[arg(long, default_value = "")]
+    pub username: String,
+    /// A group of the requester (e.g. system:authenticated); repeat for more.
+    #[arg(long = "group")]
+    pub groups: Vec<String>,
+    /// The request's namespace, as a namespaced request would have it.
+    #[arg(long, default_value = "")]
+    pub namespace: String,
 }
 
 impl RequestArgs {
@@ -66,9 +76,13 @@ impl RequestArgs {
             duration: self.duration,
             is_ca: self.is_ca,
             usages: self.usages()?,
-            requester: Requester::default(),
+            requester: Requester {
+                username: self.username.clone(),
+                groups: self.groups.clone(),
+                ..Requester::default()
+            },
             annotations: BTreeMap::new(),
-            namespace: String::new(),
+            namespace: self.namespace.clone(),
             name: "local".into(),
             issuer: IssuerInfo {
                 name: "local".into(),

@@ -199,6 +199,51 @@ fn policy_exit_codes_say_allow_deny_or_error() {
 }
 
 #[test]
+fn policy_sees_the_requester_given_on_the_command_line() {
+    let work = Workdir::new();
+    let config = work.path().join("requesters.json");
+    std::fs::write(
+        &config,
+        r#"{"rules": [
+            {"users": ["alice"], "dnsNames": ["alice.example.com"]},
+            {"groups": ["web-team"], "dnsNames": ["web.example.com"]}
+        ]}"#,
+    )
+    .expect("write");
+    let alice = work.csr(
+        "alice",
+        &CsrSpec::server(KeyKind::EcP256, "alice.example.com"),
+    );
+    let web = work.csr("web", &CsrSpec::server(KeyKind::EcP256, "web.example.com"));
+    let policy = plugin("requester-policy");
+    let decide = |csr: &Path, requester: &[&str]| {
+        let mut args = args![
+            "policy", "--plugin", &policy, "--csr", csr, "--config", &config
+        ];
+        args.extend(requester.iter().map(OsString::from));
+        let output = wasm_issuer(args);
+        (output.status.code(), stdout(&output))
+    };
+
+    assert_eq!(
+        decide(&alice, &["--username", "alice"]),
+        (Some(0), "allow\n".to_owned())
+    );
+    let (code, text) = decide(&alice, &["--username", "bob"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.starts_with("deny: ") && text.contains("bob"), "{text}");
+    assert_eq!(
+        decide(
+            &web,
+            &["--username", "bob", "--group", "ops", "--group", "web-team"]
+        ),
+        (Some(0), "allow\n".to_owned())
+    );
+    let (code, text) = decide(&web, &["--username", "bob", "--group", "ops"]);
+    assert_eq!(code, Some(1), "{text}");
+}
+
+#[test]
 fn inspect_describes_a_plugin() {
     let output = wasm_issuer(args!["inspect", &plugin("ca")]);
     assert!(

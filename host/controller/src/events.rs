@@ -12,6 +12,7 @@ use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, ObjectMeta, PostParams};
+use kube::{Resource, ResourceExt};
 
 use crate::issuer::key_reference;
 use crate::issuer_key::IssuerKey;
@@ -56,8 +57,19 @@ impl Events {
 
     /// Signing problems are the issuer owner's business too: a Warning on
     /// the issuer naming the request (e.g. `CertificateRequest team/web`).
-    pub async fn signing_failed(&self, issuer: &IssuerKey, request: &str, message: &str) {
-        let note = format!("{request}: {message}");
+    pub async fn signing_failed<Request>(
+        &self,
+        issuer: &IssuerKey,
+        request: &Request,
+        message: &str,
+    ) where
+        Request: Resource<DynamicType = ()>,
+    {
+        let name = match request.meta().namespace.as_deref() {
+            Some(namespace) => format!("{namespace}/{}", request.name_any()),
+            None => request.name_any(),
+        };
+        let note = format!("{} {name}: {message}", Request::kind(&()));
         self.warning(&key_reference(issuer), SIGNING_FAILED, note)
             .await;
     }

@@ -32,7 +32,7 @@ pub struct LoadedIssuer {
 
 /// A checked signer plugin with everything a call needs.
 pub struct LoadedSigner {
-    pub plugin: SignerPlugin,
+    pub plugin: Arc<SignerPlugin>,
     pub sandbox: Sandbox,
     pub info: IssuerInfo,
     /// Where the plugin came from, e.g. `ConfigMap team/ca-plugin`.
@@ -45,7 +45,7 @@ pub struct LoadedSigner {
 pub struct LoadedPolicy {
     /// Its name in the issuer's `spec.policies`.
     pub name: String,
-    pub plugin: PolicyPlugin,
+    pub plugin: Arc<PolicyPlugin>,
     /// Limits only: policies get no keys.
     pub sandbox: Sandbox,
     /// The policy's own configuration (JSON text), handed to it in place

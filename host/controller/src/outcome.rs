@@ -10,7 +10,7 @@ use crate::signing::Refusal;
 
 /// The shortest and longest wait between retries of a retryable failure.
 const MIN_RETRY_DELAY: Duration = Duration::from_secs(1);
-const MAX_RETRY_DELAY: Duration = Duration::from_secs(300);
+pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(300);
 
 /// The result of one signing attempt, classified.
 #[derive(Debug)]

@@ -3,7 +3,9 @@
 //! restarted controller does not compile again. Issuers that load the same
 //! new bytes at once wait for one compile, and no more compiles run at once
 //! than there are cores: compiling is CPU-bound and each one holds its
-//! component's whole compiled image in memory until it is done.
+//! component's whole compiled image in memory until it is done. A plugin
+//! no issuer uses any more leaves memory (the disk cache keeps it): hot
+//! reloads would otherwise pile up every version ever served.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -68,7 +70,7 @@ pub struct Compiled<P> {
     world: World,
     link: Link<P>,
     /// One cell per digest: the first loader fills it, the others wait.
-    by_digest: Mutex<HashMap<Digest, Arc<OnceCell<P>>>>,
+    by_digest: Mutex<HashMap<Digest, Arc<OnceCell<Arc<P>>>>>,
 }
 
 /// How a plugin came to be ready, for the Event that announces it.
@@ -95,12 +97,12 @@ impl fmt::Display for Provenance {
     }
 }
 
-impl<P: Clone + Send + 'static> Compiled<P> {
+impl<P: Send + Sync + 'static> Compiled<P> {
     /// The plugin made of `wasm`: from memory, from the disk cache, or
     /// compiled (seconds for big components) on a blocking thread, off the
     /// async workers. A failed compile leaves the cell empty: the next
     /// loader of those bytes tries again.
-    pub async fn load(&self, wasm: Vec<u8>) -> Result<(P, Provenance), LoadError> {
+    pub async fn load(&self, wasm: Vec<u8>) -> Result<(Arc<P>, Provenance), LoadError> {
         let cell = self.cell(Digest::of(&wasm));
         let mut provenance = Provenance::InMemory;
         let plugin = cell
@@ -109,11 +111,11 @@ impl<P: Clone + Send + 'static> Compiled<P> {
                 let _permit = self.compiles.acquire().await;
                 let (plugin, how) = self.compile(wasm).await?;
                 provenance = how;
-                Ok::<_, LoadError>(plugin)
+                Ok::<_, LoadError>(Arc::new(plugin))
             })
             .await?;
         self.metrics.plugin_loaded(self.world, provenance);
-        Ok((plugin.clone(), provenance))
+        Ok((Arc::clone(plugin), provenance))
     }
 
     async fn compile(&self, wasm: Vec<u8>) -> Result<(P, Provenance), LoadError> {
@@ -145,12 +147,29 @@ impl<P: Clone + Send + 'static> Compiled<P> {
         Ok((plugin, provenance))
     }
 
-    fn cell(&self, digest: Digest) -> Arc<OnceCell<P>> {
+    /// The cell of `digest`; cells of plugins nobody holds go. A cell a
+    /// loader holds, or one still being filled, stays.
+    fn cell(&self, digest: Digest) -> Arc<OnceCell<Arc<P>>> {
         let mut cells = self
             .by_digest
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        cells.retain(|_, cell| {
+            Arc::strong_count(cell) > 1
+                || cell
+                    .get()
+                    .is_none_or(|plugin| Arc::strong_count(plugin) > 1)
+        });
         Arc::clone(cells.entry(digest).or_default())
+    }
+
+    /// How many plugins are kept in memory.
+    #[cfg(test)]
+    fn kept(&self) -> usize {
+        self.by_digest
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 }
 
@@ -167,11 +186,12 @@ mod tests {
         let plugins = Plugins::new(Arc::new(runtime), None, Arc::default());
         let wasm = std::fs::read(test_plugin("noop")).expect("the noop plugin");
         let loads = (0..8).map(|_| plugins.signers.load(wasm.clone()));
-        let provenances: Vec<Provenance> = futures::future::join_all(loads)
+        let loaded: Vec<(Arc<SignerPlugin>, Provenance)> = futures::future::join_all(loads)
             .await
             .into_iter()
-            .map(|loaded| loaded.expect("it loads").1)
+            .map(|loaded| loaded.expect("it loads"))
             .collect();
+        let provenances: Vec<Provenance> = loaded.iter().map(|(_, how)| *how).collect();
         let compiles = provenances
             .iter()
             .filter(|provenance| matches!(provenance, Provenance::Compiled(_)))
@@ -179,5 +199,28 @@ mod tests {
         assert_eq!(compiles, 1, "{provenances:?}");
         let (_, again) = plugins.signers.load(wasm).await.expect("it loads");
         assert_eq!(again, Provenance::InMemory);
+    }
+
+    #[tokio::test]
+    async fn a_plugin_no_issuer_holds_leaves_memory() {
+        let runtime = Runtime::new(&RuntimeOptions::default()).expect("a runtime");
+        let plugins = Plugins::new(Arc::new(runtime), None, Arc::default());
+        let old = std::fs::read(test_plugin("stamp-v1")).expect("stamp-v1");
+        let new = std::fs::read(test_plugin("stamp-v2")).expect("stamp-v2");
+        let (serving, _) = plugins.signers.load(old.clone()).await.expect("it loads");
+        let (_, provenance) = plugins.signers.load(old.clone()).await.expect("it loads");
+        assert_eq!(provenance, Provenance::InMemory, "held: kept");
+
+        // A reload: the new version serves, the old one is let go.
+        let (_new_serving, _) = plugins.signers.load(new.clone()).await.expect("it loads");
+        drop(serving);
+        let (_, provenance) = plugins.signers.load(new).await.expect("it loads");
+        assert_eq!(provenance, Provenance::InMemory, "the new one is held");
+        assert_eq!(plugins.signers.kept(), 1, "only the one in use is kept");
+        let (_, provenance) = plugins.signers.load(old).await.expect("it loads");
+        assert!(
+            matches!(provenance, Provenance::Compiled(_)),
+            "the old one was let go: {provenance:?}"
+        );
     }
 }

@@ -19,6 +19,7 @@ use wasm_issuer_sources::cache::CompileCache;
 use wasm_issuer_sources::file::FileWatcher;
 
 use crate::api::{WasmClusterIssuer, WasmIssuer};
+use crate::certificate_signing_request::RetryClocks;
 use crate::context::Context;
 use crate::error::Error;
 use crate::events::Events;
@@ -150,7 +151,7 @@ async fn run_controllers(
         issuers: states,
         namespaced_issuers: namespaced.store(),
         cluster_issuers: cluster.store(),
-        csr_retries: Default::default(),
+        csr_retries: RetryClocks::new(options.max_retry_duration),
         options,
     });
     tracing::info!("controller started");

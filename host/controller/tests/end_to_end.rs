@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use kube::Client;
 use kube::api::{Api, PostParams};
-use kube::runtime::wait::await_condition;
 use serde_json::json;
 use wasm_issuer_controller::api::{WasmClusterIssuer, WasmIssuer};
 use wasm_issuer_test_support::{Workdir, plugin, test_plugin};
@@ -20,7 +19,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use common::{
     IssuerBuilder, ca_cluster_issuer, ca_issuer, ca_secret, field, issue_certificate, namespace,
-    plugin_config_map, prepare, ready_of, wait_for_issuer,
+    plugin_config_map, prepare, ready_of, wait_for, wait_for_issuer,
 };
 
 async fn client() -> Client {
@@ -258,18 +257,21 @@ async fn an_issuer_is_checked_again_every_check_interval() {
             .expect("lastCheckTime")
     };
     let first_check = checked_at(&first);
-    let later = tokio::time::timeout(
+    let checked_again = |issuer: &WasmIssuer| {
+        issuer
+            .status
+            .as_ref()
+            .and_then(|status| status.last_check_time.as_ref())
+            .is_some_and(|time| time.0 > first_check.0)
+    };
+    let later = wait_for(
         Duration::from_secs(20),
-        await_condition(issuers.clone(), "ca", |issuer: Option<&WasmIssuer>| {
-            issuer
-                .and_then(|issuer| issuer.status.as_ref())
-                .and_then(|status| status.last_check_time.as_ref())
-                .is_some_and(|time| time.0 > first_check.0)
-        }),
+        &issuers,
+        "ca",
+        "checked again",
+        checked_again,
+        |issuer| issuer.status,
     )
-    .await
-    .expect("checked again within 20 s")
-    .expect("watch")
-    .expect("the issuer");
+    .await;
     assert!(checked_at(&later).0 > first_check.0);
 }

@@ -8,22 +8,19 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use k8s_openapi::ByteString;
-use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::events::v1::Event;
 use kube::Client;
 use kube::api::{Api, ListParams, Patch, PatchParams};
-use kube::runtime::wait::await_condition;
 use serde_json::json;
-use wasm_issuer_controller::api::{CertificateRequest, PLUGIN_READY, WasmIssuer};
+use wasm_issuer_controller::api::{CertificateRequest, WasmIssuer};
 use wasm_issuer_runtime::Digest;
 use wasm_issuer_test_support::{Workdir, plugin, test_plugin};
 use wasm_issuer_testenv::shared;
 
 use common::{
     IssuerBuilder, RequestBuilder, TIMEOUT, ca_secret, issued_stamp, namespace, plugin_bytes,
-    plugin_config_map, prepare, ready_is, server_csr, stamp, stamp_plugin, verified_chain,
-    wait_for_digest, wait_for_issuer, wait_for_request,
+    plugin_config_map, prepare, ready_is, replace_plugin, server_csr, stamp, stamp_plugin,
+    verified_chain, wait_for_digest, wait_for_issuer, wait_for_refusal, wait_for_request,
 };
 
 struct World {
@@ -31,7 +28,6 @@ struct World {
     namespace: String,
     workdir: Workdir,
     issuers: Api<WasmIssuer>,
-    config_maps: Api<ConfigMap>,
 }
 
 impl World {
@@ -48,24 +44,18 @@ impl World {
             .await;
         let issuers = Api::namespaced(client.clone(), &namespace);
         wait_for_issuer(&issuers, "stamp", "True", "Checked").await;
-        let config_maps = Api::namespaced(client.clone(), &namespace);
         let world = Self {
             client,
             namespace,
             workdir,
             issuers,
-            config_maps,
         };
         (world, ca)
     }
 
     /// Replaces the plugin in ConfigMap `stamp` with `bytes`.
     async fn put_plugin(&self, bytes: Vec<u8>) {
-        let patch = json!({"binaryData": {"plugin.wasm": ByteString(bytes)}});
-        self.config_maps
-            .patch("stamp", &PatchParams::default(), &Patch::Merge(patch))
-            .await
-            .expect("update the plugin's ConfigMap");
+        replace_plugin(&self.client, &self.namespace, "stamp", bytes).await;
     }
 
     async fn request(&self, name: &str) -> CertificateRequest {
@@ -80,37 +70,8 @@ impl World {
         wait_for_digest(&self.issuers, "stamp", digest).await.0
     }
 
-    /// Waits until PluginReady is False/Refused, and returns its message.
     async fn wait_for_refusal(&self) -> String {
-        let refused = |issuer: Option<&WasmIssuer>| {
-            issuer
-                .and_then(|issuer| issuer.status.as_ref())
-                .and_then(|status| status.condition(PLUGIN_READY))
-                .is_some_and(|condition| condition.reason == "Refused")
-        };
-        let issuer = tokio::time::timeout(
-            TIMEOUT,
-            await_condition(self.issuers.clone(), "stamp", refused),
-        )
-        .await
-        .expect("a refusal in time")
-        .expect("watch")
-        .expect("the issuer");
-        let status = issuer.status.expect("status");
-        let ready = status.ready_condition().expect("Ready");
-        assert_eq!(
-            (ready.status, ready.reason.as_str()),
-            (
-                wasm_issuer_controller::api::ConditionStatus::True,
-                "Checked"
-            ),
-            "still Ready"
-        );
-        status
-            .condition(PLUGIN_READY)
-            .expect("PluginReady")
-            .message
-            .clone()
+        wait_for_refusal(&self.issuers, "stamp").await
     }
 
     /// A new request, issued: its stamp.

@@ -6,22 +6,19 @@
 
 mod common;
 
-use k8s_openapi::ByteString;
-use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::events::v1::Event;
-use kube::api::{Api, ListParams, Patch, PatchParams};
-use kube::runtime::wait::await_condition;
+use kube::api::{Api, ListParams};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
-use wasm_issuer_controller::api::{CertificateRequest, PLUGIN_READY, WasmIssuer};
+use wasm_issuer_controller::api::{CertificateRequest, WasmIssuer};
 use wasm_issuer_runtime::Digest;
 use wasm_issuer_test_support::{Ca, CsrSpec, KeyKind, Workdir, plugin};
 use wasm_issuer_testenv::shared;
 
 use common::{
     IssuerBuilder, RequestBuilder, TIMEOUT, ca_secret, condition, field, issue_certificate,
-    namespace, plugin_bytes, plugin_config_map, prepare, ready_is, verified_chain, wait_for_issuer,
-    wait_for_request,
+    namespace, plugin_bytes, plugin_config_map, prepare, ready_is, replace_plugin, verified_chain,
+    wait_for, wait_for_issuer, wait_for_refusal, wait_for_request,
 };
 
 /// The issuer every test here creates.
@@ -93,63 +90,29 @@ impl World {
 
     /// Replaces the component in the ConfigMap of policy `name`.
     async fn put_policy(&self, name: &str, bytes: Vec<u8>) {
-        let patch = json!({"binaryData": {"plugin.wasm": ByteString(bytes)}});
-        Api::<ConfigMap>::namespaced(self.client.clone(), &self.namespace)
-            .patch(name, &PatchParams::default(), &Patch::Merge(patch))
-            .await
-            .expect("update the policy's ConfigMap");
+        replace_plugin(&self.client, &self.namespace, name, bytes).await;
     }
 
     /// Waits until the issuer's status says policy `name` serves `digest`.
     async fn wait_for_policy_digest(&self, name: &str, digest: &Digest) -> WasmIssuer {
         let wanted = digest.to_string();
-        let serving = |issuer: Option<&WasmIssuer>| {
-            issuer
-                .and_then(|issuer| issuer.status.as_ref())
-                .is_some_and(|status| {
-                    status
-                        .policies
-                        .iter()
-                        .any(|policy| policy.name == name && policy.digest == wanted)
-                })
+        let serving = |issuer: &WasmIssuer| {
+            issuer.status.as_ref().is_some_and(|status| {
+                status
+                    .policies
+                    .iter()
+                    .any(|policy| policy.name == name && policy.digest == wanted)
+            })
         };
-        tokio::time::timeout(
-            TIMEOUT,
-            await_condition(self.issuers.clone(), ISSUER, serving),
-        )
+        let what = format!("serving {digest} as policy {name}");
+        wait_for(TIMEOUT, &self.issuers, ISSUER, &what, serving, |issuer| {
+            issuer.status
+        })
         .await
-        .unwrap_or_else(|_| panic!("policy {name}: {digest} not serving after {TIMEOUT:?}"))
-        .expect("watch")
-        .expect("the issuer")
     }
 
-    /// Waits until PluginReady is False/Refused (Ready staying True); its message.
     async fn wait_for_refusal(&self) -> String {
-        let refused = |issuer: Option<&WasmIssuer>| {
-            issuer
-                .and_then(|issuer| issuer.status.as_ref())
-                .and_then(|status| status.condition(PLUGIN_READY))
-                .is_some_and(|condition| condition.reason == "Refused")
-        };
-        let issuer = tokio::time::timeout(
-            TIMEOUT,
-            await_condition(self.issuers.clone(), ISSUER, refused),
-        )
-        .await
-        .expect("a refusal in time")
-        .expect("watch")
-        .expect("the issuer");
-        let status = issuer.status.expect("status");
-        assert_eq!(
-            status.ready_condition().expect("Ready").reason,
-            "Checked",
-            "still Ready"
-        );
-        status
-            .condition(PLUGIN_READY)
-            .expect("PluginReady")
-            .message
-            .clone()
+        wait_for_refusal(&self.issuers, ISSUER).await
     }
 }
 

@@ -116,13 +116,6 @@ mod tests {
         }
     }
 
-    fn issuer_at(generation: i64) -> Option<IssuerObject> {
-        Some(IssuerObject {
-            uid: "uid".into(),
-            generation,
-        })
-    }
-
     /// Decides with an issuer lookup that must not happen.
     fn decide_without_issuer(request: &CertificateRequest) -> Step {
         decide(request, |_| panic!("the issuer must not be looked up"))
@@ -197,35 +190,32 @@ mod tests {
         );
     }
 
+    /// The gate's own cases are tested in `issuer_gate`; here only that an
+    /// approved request goes through it, closed and open.
     #[test]
-    fn a_missing_issuer_is_waited_for() {
-        let step = decide(&ours(json!([approved()])), |_| (None, None));
+    fn approved_requests_go_through_the_issuer_gate() {
+        let approved_request = ours(json!([approved()]));
         assert_eq!(
-            step,
+            decide(&approved_request, |_| (None, None)),
             Step::WaitForIssuer {
                 issuer: key(),
                 message: "waiting for WasmIssuer team/ca to be created".into()
             }
         );
-    }
-
-    #[test]
-    fn an_issuer_ready_for_its_generation_signs() {
-        for cached_generation in [4, 3] {
-            let step = decide(&ours(json!([approved()])), |_| {
-                (
-                    issuer_at(cached_generation),
-                    Some(Readiness::Ready { generation: 4 }),
-                )
-            });
-            assert_eq!(
-                step,
-                Step::Sign {
-                    issuer: key(),
-                    generation: 4
-                }
-            );
-        }
+        let ready = |_: &IssuerKey| {
+            let object = IssuerObject {
+                uid: "uid".into(),
+                generation: 4,
+            };
+            (Some(object), Some(Readiness::Ready { generation: 4 }))
+        };
+        assert_eq!(
+            decide(&approved_request, ready),
+            Step::Sign {
+                issuer: key(),
+                generation: 4
+            }
+        );
     }
 
     #[test]

@@ -132,7 +132,7 @@ async fn sign(
             if retrying_since.is_none() {
                 mark_retrying_since(ctx, request, attempt).await?;
             }
-            warn_issuer(ctx, request, issuer, &message).await;
+            ctx.events.signing_failed(issuer, request, &message).await;
             write(
                 ctx,
                 request,
@@ -142,7 +142,7 @@ async fn sign(
             Ok(Action::requeue(retry_after))
         }
         Outcome::Failed { message } => {
-            warn_issuer(ctx, request, issuer, &message).await;
+            ctx.events.signing_failed(issuer, request, &message).await;
             write(ctx, request, Update::failed(message)).await?;
             Ok(Action::await_change())
         }
@@ -151,7 +151,7 @@ async fn sign(
             Ok(Action::await_change())
         }
         Outcome::IssuerNotReady { message } => {
-            warn_issuer(ctx, request, issuer, &message).await;
+            ctx.events.signing_failed(issuer, request, &message).await;
             ctx.issuers
                 .report_signing_failure(issuer, generation, &message);
             let message = format!("{issuer} is not ready: signing failed: {message}");
@@ -176,21 +176,6 @@ async fn write(ctx: &Context, request: &CertificateRequest, update: Update) -> R
         }
     }
     Ok(())
-}
-
-/// A Warning on the issuer naming the request.
-async fn warn_issuer(
-    ctx: &Context,
-    request: &CertificateRequest,
-    issuer: &IssuerKey,
-    message: &str,
-) {
-    let request = format!(
-        "CertificateRequest {}/{}",
-        request.namespace().unwrap_or_default(),
-        request.name_any()
-    );
-    ctx.events.signing_failed(issuer, &request, message).await;
 }
 
 fn retrying_since(request: &CertificateRequest) -> Option<Timestamp> {

@@ -131,13 +131,13 @@ async fn sign(
             retry_after,
         } => {
             ctx.csr_retries.failed(&uid, attempt);
-            warn_issuer(ctx, csr, issuer, &message).await;
+            ctx.events.signing_failed(issuer, csr, &message).await;
             let note = format!("{message}; will retry");
             ctx.events.warning(&object, SIGNING_FAILED, note).await;
             Ok(Action::requeue(retry_after))
         }
         Outcome::Failed { message } => {
-            warn_issuer(ctx, csr, issuer, &message).await;
+            ctx.events.signing_failed(issuer, csr, &message).await;
             fail(ctx, csr, failed_reason::SIGNING_ERROR, message).await?;
             Ok(Action::await_change())
         }
@@ -146,7 +146,7 @@ async fn sign(
             Ok(Action::await_change())
         }
         Outcome::IssuerNotReady { message } => {
-            warn_issuer(ctx, csr, issuer, &message).await;
+            ctx.events.signing_failed(issuer, csr, &message).await;
             ctx.issuers
                 .report_signing_failure(issuer, generation, &message);
             let note = format!("{issuer} is not ready: signing failed: {message}");
@@ -171,14 +171,4 @@ async fn fail(
         .warning(&csr.object_ref(&()), reason, message)
         .await;
     Ok(())
-}
-
-async fn warn_issuer(
-    ctx: &Context,
-    csr: &CertificateSigningRequest,
-    issuer: &IssuerKey,
-    message: &str,
-) {
-    let request = format!("CertificateSigningRequest {}", csr.name_any());
-    ctx.events.signing_failed(issuer, &request, message).await;
 }

@@ -9,10 +9,9 @@ use k8s_openapi::api::certificates::v1::{
     CertificateSigningRequest, CertificateSigningRequestCondition, CertificateSigningRequestSpec,
 };
 use kube::api::{Api, ObjectMeta, PostParams};
-use kube::runtime::wait::await_condition;
 use kube::{Client, ResourceExt};
 
-use super::TIMEOUT;
+use super::{TIMEOUT, wait_for};
 
 /// A CSR (digital signature, key encipherment, server auth) for a signer.
 pub struct CsrBuilder {
@@ -97,15 +96,10 @@ pub async fn wait_for_csr(
     done: impl Fn(&CertificateSigningRequest) -> bool,
 ) -> CertificateSigningRequest {
     let api = Api::<CertificateSigningRequest>::all(client.clone());
-    let name = csr.name_any();
-    let condition = move |object: Option<&CertificateSigningRequest>| object.is_some_and(&done);
-    match tokio::time::timeout(TIMEOUT, await_condition(api.clone(), &name, condition)).await {
-        Ok(Ok(Some(found))) => found,
-        outcome => {
-            let now = api.get(&name).await.ok().and_then(|csr| csr.status);
-            panic!("{name}: not {what} after {TIMEOUT:?} ({outcome:?}); status: {now:#?}")
-        }
-    }
+    wait_for(TIMEOUT, &api, &csr.name_any(), what, done, |found| {
+        found.status
+    })
+    .await
 }
 
 pub async fn wait_until_signed(

@@ -23,9 +23,9 @@ use kube::runtime::wait::await_condition;
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 use wasm_issuer_controller::api::{
-    CertificateRequest, Condition, ConfigMapPluginSource, FilePluginSource, IssuerResource,
-    IssuerSpec, IssuerStatus, KeyGrant, PluginSpec, PolicySpec, RequestCondition,
-    WasmClusterIssuer, WasmIssuer,
+    CertificateRequest, Condition, ConditionStatus, ConfigMapPluginSource, FilePluginSource,
+    IssuerResource, IssuerSpec, IssuerStatus, KeyGrant, PLUGIN_READY, PluginSpec, PolicySpec,
+    RequestCondition, WasmClusterIssuer, WasmIssuer,
 };
 use wasm_issuer_controller::{FIELD_MANAGER, GROUP, Options};
 use wasm_issuer_runtime::Digest;
@@ -90,8 +90,7 @@ pub fn test_options() -> Options {
 /// with the test, and the controller must outlive them.
 pub struct RunningController {
     kill: Option<tokio::sync::oneshot::Sender<()>>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<Result<(), String>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl RunningController {
@@ -113,10 +112,9 @@ impl RunningController {
 
     fn start_with(config: kube::Config, options: Options) -> Self {
         let (kill, killed) = tokio::sync::oneshot::channel::<()>();
-        let (shutdown, shutdown_requested) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Runtime::new().expect("a runtime for the controller");
-            let result = runtime.block_on(async move {
+            runtime.block_on(async move {
                 let client = wasm_issuer_controller::client(
                     config,
                     wasm_issuer_controller::RateLimit {
@@ -126,52 +124,31 @@ impl RunningController {
                 )
                 .await
                 .expect("a client");
-                // Graceful: as on SIGTERM. Killed: the controller is
-                // dropped wherever it is, as a crash would.
-                let graceful = async move {
-                    let _ = shutdown_requested.await;
-                };
+                // Killed, the controller is dropped wherever it is, as a
+                // crash would. (Graceful shutdown is tested on the binary.)
+                let never = std::future::pending();
                 tokio::select! {
-                    result = wasm_issuer_controller::run(client, options, graceful) => {
-                        result.map_err(|error| error.to_string())
+                    result = wasm_issuer_controller::run(client, options, never) => {
+                        if let Err(error) = result {
+                            eprintln!("the controller under test stopped: {error}");
+                        }
                     }
-                    _ = killed => Ok(()),
+                    _ = killed => {}
                 }
             });
             // Plugin calls in flight finish on their threads; their results are lost.
             runtime.shutdown_background();
-            result
         });
         Self {
             kill: Some(kill),
-            shutdown: Some(shutdown),
             thread: Some(thread),
         }
     }
 
     /// Stops the controller abruptly: reconciles in progress are dropped,
     /// a lease is not given up.
-    pub fn kill(mut self) {
-        if let Some(kill) = self.kill.take() {
-            let _ = kill.send(());
-        }
-        // Killed, it returns nothing worth knowing.
-        let _ = self.join();
-    }
-
-    /// Stops the controller as SIGTERM does; returns what `run` returned.
-    pub fn stop(mut self) -> Result<(), String> {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        self.join()
-    }
-
-    fn join(&mut self) -> Result<(), String> {
-        match self.thread.take() {
-            Some(thread) => thread.join().expect("the controller thread ends cleanly"),
-            None => Ok(()),
-        }
+    pub fn kill(self) {
+        drop(self);
     }
 }
 
@@ -180,7 +157,9 @@ impl Drop for RunningController {
         if let Some(kill) = self.kill.take() {
             let _ = kill.send(());
         }
-        let _ = self.join();
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("the controller thread ends cleanly");
+        }
     }
 }
 
@@ -211,6 +190,16 @@ pub async fn plugin_config_map(client: &Client, namespace: &str, name: &str, plu
         .create(&PostParams::default(), &config_map)
         .await
         .unwrap_or_else(|error| panic!("create ConfigMap {namespace}/{name}: {error}"));
+}
+
+/// Replaces the component in ConfigMap `namespace/name`, as an update of a
+/// plugin or policy would.
+pub async fn replace_plugin(client: &Client, namespace: &str, name: &str, bytes: Vec<u8>) {
+    let patch = json!({"binaryData": {"plugin.wasm": ByteString(bytes)}});
+    Api::<ConfigMap>::namespaced(client.clone(), namespace)
+        .patch(name, &PatchParams::default(), &Patch::Merge(patch))
+        .await
+        .unwrap_or_else(|error| panic!("update ConfigMap {namespace}/{name}: {error}"));
 }
 
 /// A CA made by openssl (P-256, valid 10 days), stored as the
@@ -519,13 +508,32 @@ pub async fn wait_for_request(
     done: impl Fn(&CertificateRequest) -> bool,
 ) -> CertificateRequest {
     let api = api_of(client, request);
-    let name = request.name_any();
-    let condition = move |object: Option<&CertificateRequest>| object.is_some_and(&done);
-    match tokio::time::timeout(TIMEOUT, await_condition(api.clone(), &name, condition)).await {
+    wait_for(TIMEOUT, &api, &request.name_any(), what, done, |found| {
+        found.status
+    })
+    .await
+}
+
+/// Waits up to `timeout` until object `name` of `api` satisfies `done`;
+/// fails naming `what` it waited for and showing the part of the object
+/// `shown` picks (its status: the rest is long and rarely telling).
+pub async fn wait_for<K, Shown: std::fmt::Debug>(
+    timeout: Duration,
+    api: &Api<K>,
+    name: &str,
+    what: &str,
+    done: impl Fn(&K) -> bool,
+    shown: impl Fn(K) -> Shown,
+) -> K
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+{
+    let condition = move |object: Option<&K>| object.is_some_and(&done);
+    match tokio::time::timeout(timeout, await_condition(api.clone(), name, condition)).await {
         Ok(Ok(Some(found))) => found,
         outcome => {
-            let now = api.get(&name).await.ok().and_then(|r| r.status);
-            panic!("{name}: not {what} after {TIMEOUT:?} ({outcome:?}); status: {now:#?}")
+            let now = api.get(name).await.ok().map(shown);
+            panic!("{name}: not {what} after {timeout:?} ({outcome:?}); now: {now:#?}")
         }
     }
 }
@@ -581,15 +589,14 @@ pub async fn wait_for_digest<I: Issuer>(
 ) -> (I, Duration) {
     let start = Instant::now();
     let wanted = digest.to_string();
-    let serving = move |issuer: Option<&I>| {
+    let serving = move |issuer: &I| {
         issuer
-            .and_then(|issuer| issuer.issuer_status())
+            .issuer_status()
             .is_some_and(|status| status.plugin_digest.as_deref() == Some(wanted.as_str()))
     };
-    match tokio::time::timeout(TIMEOUT, await_condition(api.clone(), name, serving)).await {
-        Ok(Ok(Some(issuer))) => (issuer, start.elapsed()),
-        outcome => panic!("{name}: {digest} not serving after {TIMEOUT:?} ({outcome:?})"),
-    }
+    let what = format!("serving {digest}");
+    let issuer = wait_for(TIMEOUT, api, name, &what, serving, status_of).await;
+    (issuer, start.elapsed())
 }
 
 /// The OID of the version stamp the stamp-v* fixtures write into each certificate.
@@ -643,25 +650,48 @@ pub async fn wait_for_issuer_within<I: Issuer>(
     status: &str,
     reason: &str,
 ) -> I {
-    let wanted = |issuer: Option<&I>| {
+    let wanted = |issuer: &I| {
         issuer
-            .and_then(|issuer| issuer.issuer_status())
+            .issuer_status()
             .and_then(|status| status.ready_condition())
             .is_some_and(|ready| format!("{:?}", ready.status) == status && ready.reason == reason)
     };
-    match tokio::time::timeout(timeout, await_condition(api.clone(), name, wanted)).await {
-        Ok(Ok(Some(issuer))) => issuer,
-        outcome => {
-            let now = api
-                .get(name)
-                .await
-                .ok()
-                .map(|issuer| issuer.issuer_status().cloned());
-            panic!(
-                "{name}: not Ready={status}/{reason} after {timeout:?} ({outcome:?}); status: {now:#?}"
-            )
-        }
-    }
+    let what = format!("Ready={status}/{reason}");
+    wait_for(timeout, api, name, &what, wanted, status_of).await
+}
+
+/// Waits until issuer `name` has refused an update (PluginReady
+/// False/Refused) while still Ready=True/Checked on the last good version;
+/// the refusal's message.
+pub async fn wait_for_refusal(issuers: &Api<WasmIssuer>, name: &str) -> String {
+    let refusal = |issuer: &WasmIssuer| {
+        issuer
+            .status
+            .as_ref()
+            .and_then(|status| status.condition(PLUGIN_READY))
+            .filter(|condition| condition.reason == "Refused")
+            .map(|condition| condition.message.clone())
+    };
+    let issuer = wait_for(
+        TIMEOUT,
+        issuers,
+        name,
+        "refusing an update",
+        |issuer| refusal(issuer).is_some(),
+        status_of,
+    )
+    .await;
+    let ready = ready_of(&issuer);
+    assert_eq!(
+        (ready.status, ready.reason.as_str()),
+        (ConditionStatus::True, "Checked"),
+        "{name}: still Ready while refusing"
+    );
+    refusal(&issuer).unwrap_or_default()
+}
+
+fn status_of<I: Issuer>(issuer: I) -> Option<IssuerStatus> {
+    issuer.issuer_status().cloned()
 }
 
 /// The request's issued chain (PEM), checked by `openssl verify` against `ca`.
@@ -715,24 +745,20 @@ pub async fn issue_certificate(
     api.create(&PostParams::default(), &certificate)
         .await
         .expect("create the Certificate");
-    let ready = |object: Option<&DynamicObject>| {
-        object.is_some_and(|certificate| {
-            certificate.data["status"]["conditions"]
-                .as_array()
-                .is_some_and(|conditions| {
-                    conditions
-                        .iter()
-                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
-                })
-        })
+    let ready = |certificate: &DynamicObject| {
+        certificate.data["status"]["conditions"]
+            .as_array()
+            .is_some_and(|conditions| {
+                conditions
+                    .iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            })
     };
-    if tokio::time::timeout(TIMEOUT, await_condition(api.clone(), name, ready))
-        .await
-        .is_err()
-    {
-        let now = api.get(name).await.map(|c| c.data["status"].clone());
-        panic!("Certificate {namespace}/{name} not Ready after {TIMEOUT:?}: {now:?}");
-    }
+    let what = format!("Ready (Certificate in {namespace})");
+    wait_for(TIMEOUT, &api, name, &what, ready, |certificate| {
+        certificate.data["status"].clone()
+    })
+    .await;
     let secret_name = spec_secret_name(&certificate);
     Api::<Secret>::namespaced(client.clone(), namespace)
         .get(&secret_name)

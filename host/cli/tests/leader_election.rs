@@ -1,27 +1,32 @@
-//! Leader election on a real control plane, with two replicas of the
-//! controller in this process, each with its own runtime and identity: one
-//! signs; when it dies the other takes over within the lease duration, and
-//! no request is lost or signed twice; a leader stopped as on SIGTERM
-//! finishes the signing in flight and gives the lease up.
+//! Leader election on a real control plane with two `wasm-issuer controller`
+//! processes, each with its own identity (`POD_NAME`) and health port: one
+//! signs; when it is killed (SIGKILL, no lease given up) the other takes over
+//! within the lease duration, and no request is lost or signed twice; a
+//! leader sent SIGTERM finishes the signing in flight, gives the lease up and
+//! exits 0.
 
+// The controller's fixtures (issuers, requests, CAs, waits), shared rather
+// than copied: this crate's tests run the binary, that crate's run the library.
+#[path = "../../controller/tests/common/mod.rs"]
 mod common;
 
 use std::net::SocketAddr;
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::Api;
 use kube::{Client, ResourceExt};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use serde_json::json;
 use wasm_issuer_controller::api::{CertificateRequest, WasmIssuer};
-use wasm_issuer_controller::{Election, Options};
 use wasm_issuer_test_support::{Ca, Workdir, free_address, http_get, plugin, test_plugin};
-use wasm_issuer_testenv::{ControlPlane, shared};
+use wasm_issuer_testenv::{CLUSTER_RESOURCE_NAMESPACE, ControlPlane, shared};
 
 use common::{
-    IssuerBuilder, RequestBuilder, RunningController, TIMEOUT, ca_secret, events_about,
-    install_crds, namespace, plugin_config_map, ready_is, server_csr, test_options, verified_chain,
-    wait_for_issuer, wait_for_request,
+    IssuerBuilder, RequestBuilder, TIMEOUT, ca_secret, events_about, install_crds, namespace,
+    plugin_config_map, ready_is, server_csr, verified_chain, wait_for_issuer, wait_for_request,
 };
 
 const LEASE_DURATION: Duration = Duration::from_secs(6);
@@ -29,6 +34,7 @@ const RENEW_BEFORE: Duration = Duration::from_secs(2);
 /// What a takeover may take beyond the lease: noticing it expired, the
 /// lease manager's random back-off (at most 1 s) and the caches' first list.
 const TAKEOVER_SLACK: Duration = Duration::from_secs(3);
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
 /// Every replica watches every namespace: two leaders of two tests' leases
 /// would both sign each test's requests. The tests take turns.
@@ -37,57 +43,109 @@ static ONE_ELECTION_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::cons
 const LEADING: &str = "ok: leading, caches synced\n";
 const STANDING_BY: &str = "ok: standing by for the leader\n";
 
-/// One replica named `name`, competing for the Lease in `namespace`.
+/// One `wasm-issuer controller` process named `name`, competing for the
+/// Lease in its test's namespace; SIGKILLed if dropped still running.
 struct Replica {
     name: &'static str,
     health: SocketAddr,
-    controller: RunningController,
+    log: std::path::PathBuf,
+    process: Child,
 }
 
 impl Replica {
     fn start(control_plane: &ControlPlane, namespace: &str, name: &'static str) -> Self {
-        let election = Election::new(
-            "wasm-issuer".to_owned(),
-            namespace.to_owned(),
-            name.to_owned(),
-            LEASE_DURATION,
-            RENEW_BEFORE,
-        )
-        .expect("a valid election");
         let health = free_address();
-        let controller = RunningController::start(
-            control_plane,
-            Options {
-                instance: Some(name.to_owned()),
-                election: Some(election),
-                health_address: Some(health),
-                ..test_options()
-            },
-        );
+        let log = control_plane
+            .log_dir()
+            .join(format!("{namespace}-{name}.log"));
+        let log_file = std::fs::File::create(&log).expect("the replica's log file");
+        let process = Command::new(env!("CARGO_BIN_EXE_wasm-issuer"))
+            .arg("controller")
+            .arg("--kubeconfig")
+            .arg(control_plane.kubeconfig())
+            .args(["--cluster-resource-namespace", CLUSTER_RESOURCE_NAMESPACE])
+            .args(["--leader-election-namespace", namespace])
+            .arg("--leader-election-lease-duration")
+            .arg(humantime::format_duration(LEASE_DURATION).to_string())
+            .arg("--leader-election-renew-before")
+            .arg(humantime::format_duration(RENEW_BEFORE).to_string())
+            .arg("--shutdown-grace")
+            .arg(humantime::format_duration(SHUTDOWN_GRACE).to_string())
+            .args(["--metrics-address", "off"])
+            .args(["--health-address", &health.to_string()])
+            .arg("--no-compile-cache")
+            .env("POD_NAME", name)
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .expect("start wasm-issuer controller");
         Self {
             name,
             health,
-            controller,
+            log,
+            process,
         }
     }
 
     /// Waits until `/readyz` says `state`; returns how long that took.
-    async fn wait_until(&self, state: &str) -> Duration {
+    async fn wait_until(&mut self, state: &str) -> Duration {
+        let start = Instant::now();
+        let what = format!("/readyz saying {state:?}");
+        self.poll(&what, |replica| {
+            // Nothing listens until the replica binds its port.
+            let body = http_get(replica.health, "/readyz").map(|(_, body)| body);
+            if body.as_deref() == Some(state) {
+                return Some(());
+            }
+            if let Some(status) = replica.process.try_wait().expect("the replica's status") {
+                panic!(
+                    "{}: exited ({status}); see {}",
+                    replica.name,
+                    replica.log.display()
+                );
+            }
+            None
+        })
+        .await;
+        start.elapsed()
+    }
+
+    fn signal(&self, signal: Signal) {
+        let pid = i32::try_from(self.process.id()).expect("a pid");
+        kill(Pid::from_raw(pid), signal).expect("signal the replica");
+    }
+
+    /// Waits for the process to end after a signal.
+    async fn wait_for_exit(&mut self) -> ExitStatus {
+        self.poll("exited", |replica| {
+            replica.process.try_wait().expect("the replica's status")
+        })
+        .await
+    }
+
+    /// Asks `done` every 50 ms until it answers; fails after [`TIMEOUT`]
+    /// naming `what` it waited for.
+    async fn poll<T>(&mut self, what: &str, mut done: impl FnMut(&mut Self) -> Option<T>) -> T {
         let start = Instant::now();
         loop {
-            // Nothing listens until the replica binds its port.
-            let body = http_get(self.health, "/readyz").map(|(_, body)| body);
-            let body = body.unwrap_or_default();
-            if body == state {
-                return start.elapsed();
+            if let Some(answer) = done(self) {
+                return answer;
             }
             assert!(
                 start.elapsed() < TIMEOUT,
-                "{}: /readyz says {body:?}, not {state:?}, after {TIMEOUT:?}",
-                self.name
+                "{}: not {what} after {TIMEOUT:?}; see {}",
+                self.name,
+                self.log.display()
             );
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
     }
 }
 
@@ -102,7 +160,6 @@ struct World {
 
 impl World {
     async fn new(prefix: &str) -> Self {
-        common::log_if_asked();
         let control_plane = shared().await.expect("start the control plane");
         install_crds(control_plane).await;
         let client = control_plane.client().await.expect("admin client");
@@ -116,6 +173,10 @@ impl World {
             workdir,
             ca,
         }
+    }
+
+    fn replica(&self, name: &'static str) -> Replica {
+        Replica::start(self.control_plane, &self.namespace, name)
     }
 
     async fn issuer(&self, builder: IssuerBuilder) {
@@ -170,13 +231,13 @@ impl World {
 }
 
 #[tokio::test]
-async fn when_the_leader_dies_the_standby_takes_over_and_no_request_is_lost_or_signed_twice() {
+async fn when_the_leader_is_killed_the_standby_takes_over_and_no_request_is_lost_or_signed_twice() {
     let _turn = ONE_ELECTION_AT_A_TIME.lock().await;
-    let world = World::new("leader-dies").await;
+    let world = World::new("leader-killed").await;
     plugin_config_map(&world.client, &world.namespace, "ca-plugin", &plugin("ca")).await;
-    let first = Replica::start(world.control_plane, &world.namespace, "replica-a");
+    let mut first = world.replica("replica-a");
     first.wait_until(LEADING).await;
-    let second = Replica::start(world.control_plane, &world.namespace, "replica-b");
+    let mut second = world.replica("replica-b");
     second.wait_until(STANDING_BY).await;
     assert_eq!(world.lease_holder().await.as_deref(), Some("replica-a"));
     world.issuer(IssuerBuilder::new("ca-plugin")).await;
@@ -186,12 +247,14 @@ async fn when_the_leader_dies_the_standby_takes_over_and_no_request_is_lost_or_s
     }
 
     // The leader dies without giving the lease up; requests keep coming.
-    first.controller.kill();
+    first.signal(Signal::SIGKILL);
     let killed = Instant::now();
+    let status = first.wait_for_exit().await;
+    assert_eq!(status.code(), None, "killed by a signal: {status}");
     let during = world.requests("during", 5).await;
     second.wait_until(LEADING).await;
     let takeover = killed.elapsed();
-    eprintln!("takeover after the leader died: {takeover:?}");
+    eprintln!("takeover after the leader was killed: {takeover:?}");
     assert!(
         takeover <= LEASE_DURATION + TAKEOVER_SLACK,
         "the standby took over after {takeover:?}, lease {LEASE_DURATION:?}"
@@ -200,11 +263,10 @@ async fn when_the_leader_dies_the_standby_takes_over_and_no_request_is_lost_or_s
     for request in &during {
         assert_eq!(world.issued_by(request).await, ["replica-b"]);
     }
-    drop(second);
 }
 
 #[tokio::test]
-async fn a_leader_stopped_gracefully_finishes_its_signing_and_gives_the_lease_up() {
+async fn sigterm_finishes_the_signing_in_flight_gives_the_lease_up_and_exits_zero() {
     let _turn = ONE_ELECTION_AT_A_TIME.lock().await;
     let world = World::new("leader-stops").await;
     plugin_config_map(
@@ -214,8 +276,9 @@ async fn a_leader_stopped_gracefully_finishes_its_signing_and_gives_the_lease_up
         &test_plugin("scripted"),
     )
     .await;
-    let leader = Replica::start(world.control_plane, &world.namespace, "replica-a");
+    let mut leader = world.replica("replica-a");
     leader.wait_until(LEADING).await;
+    assert_eq!(world.lease_holder().await.as_deref(), Some("replica-a"));
     world
         .issuer(IssuerBuilder::new("slow-plugin").config(json!({"signDelayMs": 2000})))
         .await;
@@ -228,18 +291,17 @@ async fn a_leader_stopped_gracefully_finishes_its_signing_and_gives_the_lease_up
     // Signing takes 2 s: stop while it runs.
     tokio::time::sleep(Duration::from_millis(700)).await;
     let stopping = Instant::now();
-    leader
-        .controller
-        .stop()
-        .expect("a graceful stop returns Ok");
+    leader.signal(Signal::SIGTERM);
+    let status = leader.wait_for_exit().await;
     let stopped_in = stopping.elapsed();
-    eprintln!("graceful stop took {stopped_in:?}");
-    assert!(stopped_in < test_options().shutdown_grace, "{stopped_in:?}");
+    eprintln!("SIGTERM to exit: {stopped_in:?}");
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+    assert!(stopped_in < SHUTDOWN_GRACE, "{stopped_in:?}");
     assert_eq!(world.issued_by(&request).await, ["replica-a"]);
     assert_eq!(world.lease_holder().await, None, "the lease was given up");
 
     // A replica started now leads at once: the lease is free.
-    let next = Replica::start(world.control_plane, &world.namespace, "replica-b");
+    let mut next = world.replica("replica-b");
     let took = next.wait_until(LEADING).await;
     assert!(took < LEASE_DURATION, "leading after {took:?}");
 }
