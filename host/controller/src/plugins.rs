@@ -147,8 +147,10 @@ impl<P: Send + Sync + 'static> Compiled<P> {
         Ok((plugin, provenance))
     }
 
-    /// The cell of `digest`; cells of plugins nobody holds go. A cell a
-    /// loader holds, or one still being filled, stays.
+    /// The cell of `digest`. Cells nobody else holds go, unless the plugin
+    /// in them is still held: a cell a loader holds (filling it, or
+    /// waiting) stays, and so does one whose plugin an issuer serves. An
+    /// empty cell a failed compile left goes too.
     fn cell(&self, digest: Digest) -> Arc<OnceCell<Arc<P>>> {
         let mut cells = self
             .by_digest
@@ -158,7 +160,7 @@ impl<P: Send + Sync + 'static> Compiled<P> {
             Arc::strong_count(cell) > 1
                 || cell
                     .get()
-                    .is_none_or(|plugin| Arc::strong_count(plugin) > 1)
+                    .is_some_and(|plugin| Arc::strong_count(plugin) > 1)
         });
         Arc::clone(cells.entry(digest).or_default())
     }
@@ -214,9 +216,13 @@ mod tests {
         // A reload: the new version serves, the old one is let go.
         let (_new_serving, _) = plugins.signers.load(new.clone()).await.expect("it loads");
         drop(serving);
-        let (_, provenance) = plugins.signers.load(new).await.expect("it loads");
+        let (_, provenance) = plugins.signers.load(new.clone()).await.expect("it loads");
         assert_eq!(provenance, Provenance::InMemory, "the new one is held");
         assert_eq!(plugins.signers.kept(), 1, "only the one in use is kept");
+        let broken = plugins.signers.load(b"not a component".to_vec()).await;
+        assert!(broken.is_err(), "garbage does not load");
+        plugins.signers.load(new).await.expect("it loads");
+        assert_eq!(plugins.signers.kept(), 1, "a failed load leaves nothing");
         let (_, provenance) = plugins.signers.load(old).await.expect("it loads");
         assert!(
             matches!(provenance, Provenance::Compiled(_)),
