@@ -110,10 +110,6 @@ impl World {
         })
         .await
     }
-
-    async fn wait_for_refusal(&self) -> String {
-        wait_for_refusal(&self.issuers, ISSUER).await
-    }
 }
 
 fn digest_of(component: &str) -> Digest {
@@ -228,7 +224,7 @@ async fn a_policy_updated_in_its_config_map_decides_the_next_request_and_a_broke
 
     // A broken update is refused: the key policy goes on deciding.
     world.put_policy("keys", b"not a component".to_vec()).await;
-    let refusal = world.wait_for_refusal().await;
+    let refusal = wait_for_refusal(&world.issuers, ISSUER).await;
     assert!(
         refusal.starts_with("policy \"keys\": ")
             && refusal.ends_with(&format!("still serving {key_policy}")),
